@@ -1,0 +1,305 @@
+"""Python records that mirror the JSON Schema contracts in this folder.
+
+The JSON Schema files are the published contract; these dataclasses are how the code
+builds and reads them. ``tests/unit/test_schemas.py`` holds the two equal field by field.
+
+Records are encoded with ``orjson`` (which serialises dataclasses natively) and decoded
+with each record's ``from_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EntityType = Literal["PER", "ORG", "LOC", "MISC"]
+DuplicateKind = Literal["exact", "near", "stale"]
+DedupStatus = Literal["new", "update"]
+Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(slots=True, frozen=True)
+class KafkaSource:
+    """Where a message was read: topic, partition and offset."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def key(self) -> str:
+        """A stable string identity, used to recognise a replayed message."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+@dataclass(slots=True, frozen=True)
+class FileSource:
+    """Where an offline record was read: file name (``-`` for stdin) and 1-based line."""
+
+    file: str
+    line: int
+
+    @property
+    def key(self) -> str:
+        """A stable string identity, used to recognise a replayed record."""
+        return f"{self.file}:{self.line}"
+
+
+Source = KafkaSource | FileSource
+
+
+def source_from_dict(data: dict[str, Any]) -> Source:
+    """Rebuild a source from its JSON object."""
+    if "topic" in data:
+        return KafkaSource(str(data["topic"]), int(data["partition"]), int(data["offset"]))
+    return FileSource(str(data["file"]), int(data["line"]))
+
+
+# --------------------------------------------------------------------------- raw story
+
+
+@dataclass(slots=True)
+class AgencyTag:
+    """Metadata the agency attached to an item (subject, person, organisation, place)."""
+
+    kind: Literal["subject", "person", "organisation", "place"]
+    name: str | None = None
+    uri: str | None = None
+    literal: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgencyTag:
+        return cls(kind=data["kind"], name=data.get("name"), uri=data.get("uri"), literal=data.get("literal"))
+
+
+@dataclass(slots=True)
+class RawStory:
+    """A raw story normalised from any accepted wire format (ninjs 1.x/2.x/3.x, ...).
+
+    ``body`` is the payload's body as it came (plain text, an HTML fragment or a whole
+    page); ``body_type`` says which media type the payload declared, if any.
+    """
+
+    uri: str
+    format: str = "ninjs"
+    version: str | None = None
+    versioncreated: str | None = None
+    firstcreated: str | None = None
+    language: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    body_type: str | None = None
+    byline: str | None = None
+    located: str | None = None
+    slugline: str | None = None
+    urgency: int | None = None
+    pubstatus: str | None = None
+    url: str | None = None
+    provider: str | None = None
+    tags: list[AgencyTag] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RawStory:
+        values = dict(data)
+        values["tags"] = [AgencyTag.from_dict(t) for t in data.get("tags", [])]
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------- stage results
+
+
+@dataclass(slots=True)
+class Removal:
+    """One segment the clean stage removed, and why."""
+
+    text: str
+    reason: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Removal:
+        return cls(text=data["text"], reason=data["reason"])
+
+
+@dataclass(slots=True)
+class CleanText:
+    """The clean headline and body (plain text, paragraphs separated by a blank line)."""
+
+    headline: str
+    body: str
+    removed: list[Removal] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CleanText:
+        return cls(
+            headline=data["headline"],
+            body=data["body"],
+            removed=[Removal.from_dict(r) for r in data.get("removed", [])],
+        )
+
+
+@dataclass(slots=True)
+class LanguageTag:
+    """Detected language (BCP-47 primary subtag or ``und``), confidence and declared one."""
+
+    code: str
+    confidence: float
+    declared: str | None = None
+    mismatch: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguageTag:
+        return cls(
+            code=data["code"],
+            confidence=float(data["confidence"]),
+            declared=data.get("declared"),
+            mismatch=bool(data.get("mismatch", False)),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class StoryRef:
+    """A story version: its ``uri`` and ``version``."""
+
+    uri: str
+    version: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoryRef:
+        return cls(uri=data["uri"], version=data.get("version"))
+
+
+@dataclass(slots=True)
+class DedupTag:
+    """The dedup decision for a story that goes on: new, or an update of an earlier version."""
+
+    fingerprint: str
+    status: DedupStatus
+    supersedes: StoryRef | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DedupTag:
+        sup = data.get("supersedes")
+        return cls(
+            fingerprint=data["fingerprint"],
+            status=data["status"],
+            supersedes=StoryRef.from_dict(sup) if sup else None,
+        )
+
+
+@dataclass(slots=True)
+class Mention:
+    """One entity mention with character offsets into the clean headline or body."""
+
+    text: str
+    type: EntityType
+    field: Literal["headline", "body"]
+    start: int
+    end: int
+    name: str
+    id: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mention:
+        return cls(**data)
+
+
+# --------------------------------------------------------------------------- in flight
+
+
+@dataclass(slots=True)
+class StoryInFlight:
+    """A story between stages, on the internal topics ``stories.clean`` and ``stories.unique``.
+
+    Carries the coordinates of the raw message it came from (``source``, and
+    ``item_index`` within a packet of several items): a replayed raw message has the same
+    coordinates, so dedup can tell a replay from a copy.
+    """
+
+    story: RawStory
+    source: Source
+    item_index: int
+    received_at: float
+    clean: CleanText
+    language: LanguageTag
+    dedup: DedupTag | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """The story's raw-message coordinates as one string."""
+        return f"{self.source.key}#{self.item_index}"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoryInFlight:
+        dedup = data.get("dedup")
+        return cls(
+            story=RawStory.from_dict(data["story"]),
+            source=source_from_dict(data["source"]),
+            item_index=int(data["item_index"]),
+            received_at=float(data["received_at"]),
+            clean=CleanText.from_dict(data["clean"]),
+            language=LanguageTag.from_dict(data["language"]),
+            dedup=DedupTag.from_dict(dedup) if dedup else None,
+            timings={str(k): float(v) for k, v in data.get("timings", {}).items()},
+        )
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@dataclass(slots=True)
+class Enrichment:
+    """What ninjs cannot carry: the ``enrichment`` half of the enriched envelope."""
+
+    language: LanguageTag
+    entities: list[Mention]
+    dedup: DedupTag
+    cleaning: dict[str, list[Removal]]
+    source: Source
+    received_at: float
+    timings: dict[str, float]
+    pipeline_version: str
+
+
+@dataclass(slots=True)
+class EnrichedStory:
+    """``stories.enriched``: ``item`` is a ninjs 2.2 object, ``enrichment`` the rest."""
+
+    item: dict[str, Any]
+    enrichment: Enrichment
+
+
+@dataclass(slots=True)
+class DuplicateNotice:
+    """``stories.duplicates``: a copy or a stale version, linked to the story it repeats."""
+
+    uri: str
+    version: str | None
+    kind: DuplicateKind
+    duplicate_of: StoryRef
+    similarity: float
+    detected_at: float
+    source: Source
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    """Which stage failed, the error's type, and a message a person understands."""
+
+    stage: Stage
+    type: str
+    message: str
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """``stories.deadletter``: a message that could not be processed, kept whole for replay."""
+
+    error: ErrorInfo
+    payload: str
+    payload_encoding: Literal["utf-8", "base64"]
+    source: Source
+    failed_at: float
