@@ -1,0 +1,483 @@
+"""Local single-node Apache Kafka 4.x (KRaft) broker run from Maven jars.
+
+Usage: ``python -m streams.kafka_local start|stop|status|reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError as ClientError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+POM = REPO_ROOT / "kafka" / "pom.xml"
+LOG4J_CONFIG = REPO_ROOT / "kafka" / "log4j2.properties"
+MIN_JAVA = 17
+JVM_OPTS = (
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+
+Progress = Callable[[str], None]
+
+# Brokers started by this process, so their exit can be reaped (no zombies).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class KafkaError(RuntimeError):
+    """The local broker could not be fetched, started or stopped."""
+
+
+def _quiet(_: str) -> None:
+    """Discard progress messages."""
+
+
+def _default_home() -> Path:
+    """Return the Kafka home: ``$WIRESTREAM_KAFKA_HOME`` or ``<repo>/.local/kafka``."""
+    env = os.environ.get("WIRESTREAM_KAFKA_HOME")
+    return Path(env).expanduser() if env else REPO_ROOT / ".local" / "kafka"
+
+
+def _default_port() -> int:
+    """Return the broker port: ``$WIRESTREAM_KAFKA_PORT`` or 9092."""
+    return int(os.environ.get("WIRESTREAM_KAFKA_PORT", "9092"))
+
+
+def kafka_version(pom: Path = POM) -> str:
+    """Return the Kafka version pinned in ``kafka/pom.xml``."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    version = ET.parse(pom).getroot().findtext("m:properties/m:kafka.version", namespaces=ns)
+    if not version:
+        raise KafkaError(f"no <kafka.version> property in {pom}")
+    return version.strip()
+
+
+def java_executable() -> str:
+    """Return a Java >= 17 executable (``$JAVA_HOME/bin/java`` or ``java`` on PATH)."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise KafkaError(f"java not found: install a JDK >= {MIN_JAVA} (or set JAVA_HOME)")
+    out = subprocess.run([java, "-version"], check=False, capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        raise KafkaError(f"cannot parse `{java} -version` output: {out.strip()!r}")
+    major = int(match[1]) if match[1] != "1" else int(match[2] or 0)
+    if major < MIN_JAVA:
+        raise KafkaError(f"Kafka 4.x needs Java >= {MIN_JAVA}; {java} is Java {major}")
+    return java
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """Return True if something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    """Return the last lines of a text file, or '' if it does not exist."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    """Return True if pid is a live (non-zombie) process."""
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+async def _describe_cluster(bootstrap: str, timeout_s: float) -> int:
+    """Return the number of brokers a metadata round trip reports."""
+    ms = max(int(timeout_s * 1000), 1000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=ms)
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()
+        return len(cluster["brokers"])
+    finally:
+        await admin.close()
+
+
+def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """Return True if the broker answers a metadata request (safe inside an event loop)."""
+    host, _, port = bootstrap.rpartition(":")
+    if not port_open(int(port), host):
+        return False
+    result: list[bool] = [False]
+
+    def probe() -> None:
+        try:
+            coro = asyncio.wait_for(_describe_cluster(bootstrap, timeout_s), timeout_s)
+            result[0] = asyncio.run(coro) > 0
+        except (ClientError, OSError, TimeoutError):
+            result[0] = False
+
+    thread = threading.Thread(target=probe, name="kafka-probe", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 5)
+    return result[0]
+
+
+@dataclass(frozen=True)
+class KafkaStatus:
+    """Snapshot of a local broker's state."""
+
+    running: bool
+    pid: int | None
+    bootstrap: str
+
+    def __str__(self) -> str:
+        if self.running:
+            return f"running (pid {self.pid}) on {self.bootstrap}"
+        return f"stopped ({self.bootstrap})"
+
+
+@dataclass(frozen=True)
+class LocalKafka:
+    """A single-node KRaft broker+controller on 127.0.0.1, one data dir per port."""
+
+    home: Path = field(default_factory=_default_home)
+    port: int = field(default_factory=_default_port)
+    controller_port: int = 0  # 0 means port + 1
+    heap: str = "512m"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+        if not self.controller_port:
+            object.__setattr__(self, "controller_port", self.port + 1)
+        if self.controller_port == self.port:
+            raise ValueError("controller_port must differ from port")
+
+    @property
+    def libs_dir(self) -> Path:
+        """Jar cache shared by all ports."""
+        return self.home / "libs"
+
+    @property
+    def marker(self) -> Path:
+        """File in libs_dir naming the Kafka version its jars belong to."""
+        return self.libs_dir / ".kafka-version"
+
+    @property
+    def data_dir(self) -> Path:
+        """Per-port dir: config, KRaft log dir, pid and log files."""
+        return self.home / f"data-{self.port}"
+
+    @property
+    def log_dirs(self) -> Path:
+        """Kafka ``log.dirs`` (topic data and cluster metadata)."""
+        return self.data_dir / "logs"
+
+    @property
+    def config_file(self) -> Path:
+        """Generated ``server.properties``."""
+        return self.data_dir / "server.properties"
+
+    @property
+    def pid_file(self) -> Path:
+        """Pid of the running broker."""
+        return self.data_dir / "kafka.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """Log4j2 log of the broker."""
+        return self.data_dir / "server.log"
+
+    @property
+    def out_file(self) -> Path:
+        """Broker stdout/stderr (errors, JVM crashes)."""
+        return self.data_dir / "kafka.out"
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap servers string for clients."""
+        return f"127.0.0.1:{self.port}"
+
+    # -- jars -------------------------------------------------------------
+
+    def jars_ready(self, version: str | None = None) -> bool:
+        """Return True if libs_dir holds the jars of the pinned (or given) version."""
+        version = version or kafka_version()
+        try:
+            marked = self.marker.read_text().strip()
+        except OSError:
+            return False
+        return marked == version and (self.libs_dir / f"kafka_2.13-{version}.jar").is_file()
+
+    def fetch_jars(self, progress: Progress = _quiet) -> bool:
+        """Copy the broker's jars into libs_dir with Maven unless cached; True if fetched."""
+        version = kafka_version()
+        java_executable()
+        if self.jars_ready(version):
+            return False
+        mvn = shutil.which("mvn")
+        if not mvn:
+            raise KafkaError("mvn not found: install Maven 3.8+ to fetch the Kafka jars")
+        progress(f"fetching Kafka {version} jars with Maven into {self.libs_dir} ...")
+        self.home.mkdir(parents=True, exist_ok=True)
+        staging = self.home / f"libs.partial-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        cmd = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={staging}"]
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        if proc.returncode != 0 or not (staging / f"kafka_2.13-{version}.jar").is_file():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise KafkaError(f"mvn failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        (staging / ".kafka-version").write_text(version + "\n")
+        if self.libs_dir.is_symlink():
+            self.libs_dir.unlink()
+        shutil.rmtree(self.libs_dir, ignore_errors=True)
+        staging.rename(self.libs_dir)
+        progress(f"fetched {len(list(self.libs_dir.glob('*.jar')))} jars")
+        return True
+
+    # -- process ----------------------------------------------------------
+
+    def pid(self) -> int | None:
+        """Return the broker's pid if it is running, else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if not _pid_alive(pid):
+            return None
+        try:  # a stale pid file may name a reused pid: check it is our broker (Linux)
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return pid
+        return pid if str(self.config_file).encode() in cmdline else None
+
+    def status(self) -> KafkaStatus:
+        """Return whether the broker process is running, its pid and bootstrap."""
+        pid = self.pid()
+        return KafkaStatus(running=pid is not None, pid=pid, bootstrap=self.bootstrap)
+
+    def server_properties(self) -> str:
+        """Return the broker config: combined KRaft broker+controller, RF 1 everywhere."""
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.log_dirs),
+            "num.partitions": "1",
+            "default.replication.factor": "1",
+            "min.insync.replicas": "1",
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # After a kill, the restarted broker waits out its old session: keep it short.
+            "broker.session.timeout.ms": "4000",
+            "broker.heartbeat.interval.ms": "1000",
+            "log.retention.hours": "72",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+            "log.retention.check.interval.ms": "300000",
+        }
+        return "".join(f"{key}={value}\n" for key, value in props.items())
+
+    def _java_cmd(self, java: str, *args: str) -> list[str]:
+        """Return a java command line on the cached jars with the repo's log4j2 config."""
+        return [
+            java,
+            f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            f"-Dkafka.logs.dir={self.data_dir}",
+            "-cp",
+            str(self.libs_dir / "*"),
+            *args,
+        ]
+
+    def _format(self, java: str, progress: Progress) -> None:
+        """Format the KRaft log dir once (new cluster id, standalone controller)."""
+        if (self.log_dirs / "meta.properties").exists():
+            return
+        progress(f"formatting {self.log_dirs} ...")
+        cmd = self._java_cmd(java, "kafka.tools.StorageTool", "random-uuid")
+        uuid = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        if uuid.returncode != 0 or not uuid.stdout.strip():
+            raise KafkaError(f"StorageTool random-uuid failed:\n{uuid.stdout}{uuid.stderr}")
+        cmd = self._java_cmd(
+            java,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            uuid.stdout.strip(),
+            "-c",
+            str(self.config_file),
+            "--standalone",
+        )
+        fmt = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        if fmt.returncode != 0:
+            raise KafkaError(f"StorageTool format failed:\n{fmt.stdout}{fmt.stderr}")
+
+    def _failure(self, message: str) -> KafkaError:
+        """Build an error carrying the tails of the broker's log files."""
+        parts = [message]
+        for path in (self.out_file, self.log_file):
+            tail = _tail(path)
+            if tail:
+                parts.append(f"--- tail of {path} ---\n{tail}")
+        return KafkaError("\n".join(parts))
+
+    def start(self, wait_seconds: float = 60, progress: Progress = _quiet) -> None:
+        """Start the broker (fetching jars if needed) and wait until it answers."""
+        pid = self.pid()
+        if pid is not None:
+            if broker_answers(self.bootstrap, 2.0):
+                progress(f"already running (pid {pid}) on {self.bootstrap}")
+                return
+        else:
+            self.fetch_jars(progress)
+            java = java_executable()
+            for port in (self.port, self.controller_port):
+                if port_open(port):
+                    raise KafkaError(f"port {port} is already in use by another process")
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.config_file.write_text(self.server_properties())
+            self._format(java, progress)
+            cmd = self._java_cmd(
+                java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_OPTS, "kafka.Kafka", str(self.config_file)
+            )
+            progress(f"starting Kafka {kafka_version()} on {self.bootstrap} ...")
+            with self.out_file.open("ab") as out:
+                proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=self.data_dir,
+                )
+            _children[proc.pid] = proc
+            pid = proc.pid
+            self.pid_file.write_text(f"{pid}\n")
+        started = time.monotonic()
+        deadline = started + wait_seconds
+        while True:
+            if not _pid_alive(pid):
+                self.pid_file.unlink(missing_ok=True)
+                raise self._failure(f"Kafka process {pid} exited during startup")
+            if broker_answers(self.bootstrap, 2.0):
+                progress(f"ready on {self.bootstrap} (pid {pid}, {time.monotonic() - started:.1f}s)")
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise self._failure(f"Kafka did not answer on {self.bootstrap} within {wait_seconds:.0f}s; stopped it")
+            time.sleep(0.25)
+
+    def _signal_and_wait(self, sig: signal.Signals, timeout: float) -> bool:
+        """Send sig to the broker and wait up to timeout for it to exit."""
+        pid = self.pid()
+        if pid is None:
+            return True
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def stop(self, timeout: float = 30) -> bool:
+        """Stop the broker (SIGTERM, SIGKILL after timeout); False if it was not running."""
+        was_running = self.pid() is not None
+        if not self._signal_and_wait(signal.SIGTERM, timeout):
+            self._signal_and_wait(signal.SIGKILL, 10)
+        self.pid_file.unlink(missing_ok=True)
+        return was_running
+
+    def kill(self) -> bool:
+        """SIGKILL the broker (for fault tests); False if it was not running."""
+        was_running = self.pid() is not None
+        self._signal_and_wait(signal.SIGKILL, 10)
+        self.pid_file.unlink(missing_ok=True)
+        return was_running
+
+    def reset(self) -> None:
+        """Stop the broker and delete its data dir (next start is a fresh cluster)."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _say(line: str) -> None:
+    """Print a CLI progress line."""
+    print(f"kafka: {line}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: ``python -m streams.kafka_local start|stop|status|reset``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = ("start", "stop", "status", "reset")
+    if len(args) != 1 or args[0] not in commands:
+        print(f"usage: python -m streams.kafka_local {{{'|'.join(commands)}}}", file=sys.stderr)
+        return 2
+    kafka = LocalKafka()
+    try:
+        if args[0] == "start":
+            kafka.start(progress=_say)
+        elif args[0] == "stop":
+            t0 = time.monotonic()
+            stopped = kafka.stop()
+            _say(f"stopped in {time.monotonic() - t0:.1f}s" if stopped else "not running")
+        elif args[0] == "reset":
+            kafka.reset()
+            _say(f"deleted {kafka.data_dir}")
+        else:
+            _say(str(kafka.status()))
+    except KafkaError as exc:
+        print(f"kafka: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
