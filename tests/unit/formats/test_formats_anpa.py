@@ -1,0 +1,91 @@
+"""ANPA-1312 and IPTC 7901 → RawStory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.errors import StageError
+from agents.formats import parse_payload
+from agents.formats.anpa import paragraphs
+from schemas.records import AgencyTag
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
+
+
+def test_anpa_story() -> None:
+    (story,) = parse_payload((GOLDEN / "anpa_story.tst").read_bytes())
+    assert story.uri == "urn:wirestream:anpa-1312:EXP:2024-03-08:BC-Harbour-Fire"
+    assert story.format == "anpa-1312"
+    assert story.version == "2"  # 2ndLd-Writethru
+    assert story.versioncreated == "2024-03-08T10:15:00Z"
+    assert story.headline == "Harbour fire under control"
+    assert story.byline == "By JOHN DOE"
+    assert story.slugline == "BC-Harbour-Fire, 2nd Ld-Writethru"
+    assert story.body == (
+        "PORTSMOUTH, England (EXP) _ Firefighters brought a harbour fire under control on Friday.\n\n"
+        "Police said nobody was hurt. Café owners reopened."  # Windows-1252 byte decoded
+    )
+    assert (story.body_type, story.urgency, story.provider) == ("text/plain", 3, "EXP")
+    assert story.tags == [AgencyTag("subject", literal="anpa-category:a")]
+
+
+def test_anpa_first_take_and_content_type_with_charset() -> None:
+    payload = (GOLDEN / "anpa_story.tst").read_bytes().replace(b"2ndLd-Writethru", b"")
+    (story,) = parse_payload(payload, "text/vnd.iptc.anpa; charset=windows-1252")
+    assert story.version == "0"
+    assert story.uri.endswith(":BC-Harbour-Fire")  # same story across write-throughs
+
+
+def test_iptc7901_story() -> None:
+    (story,) = parse_payload(
+        (GOLDEN / "iptc7901_latin1.txt").read_bytes(), "text/vnd.iptc.7901; charset=iso-8859-1"
+    )
+    assert story.uri == "urn:wirestream:iptc-7901:exw:2024-03-08:eca042"
+    assert story.format == "iptc-7901"
+    assert story.headline == "Fire at Hamburg harbour under control"
+    assert story.byline == "By Max Müller, exw"
+    assert story.slugline == "Germany/harbour/fire"
+    assert story.versioncreated == "2024-03-08T10:15:00Z"
+    assert story.body == (
+        "Hamburg (exw) - Firefighters brought a fire at the harbour under control on Friday, the fire "
+        "brigade said.\n\nNobody was hurt, a spokesman told exw.\n\nexw mm xy"
+    )
+    assert (story.urgency, story.provider) == (3, "exw")
+    assert story.tags == [AgencyTag("subject", literal="iptc7901-category:i")]
+
+
+def test_sniffed_variants() -> None:
+    assert parse_payload((GOLDEN / "iptc7901_latin1.txt").read_bytes())[0].format == "iptc-7901"
+    assert parse_payload((GOLDEN / "anpa_story.tst").read_bytes())[0].format == "anpa-1312"
+
+
+@pytest.mark.parametrize(
+    ("payload", "content_type", "error_type"),
+    [
+        (b"\x01header only, no text", None, "InvalidFraming"),
+        (b"\x16\x16\x01X1\nnot an anpa header\n\x02text\x03", "text/vnd.iptc.anpa", "InvalidFraming"),
+        (b"\x01eca1 3 i 1 dpa 1\r\n\x02Headline =\r\n\r\n\x03", None, "EmptyBody"),
+        (b"\x01eca1 3 i 1 dpa 1\r\n\x02Headline =\r\nBody\x03", "text/vnd.iptc.7901; charset=x-bogus", None),
+    ],
+)
+def test_errors(payload: bytes, content_type: str | None, error_type: str | None) -> None:
+    if error_type is None:  # an unknown charset falls back to UTF-8 / Windows-1252
+        assert parse_payload(payload, content_type)[0].body == "Body"
+        return
+    with pytest.raises(StageError) as info:
+        parse_payload(payload, content_type)
+    assert info.value.error_type == error_type
+
+
+def test_missing_trailer_gives_content_uri() -> None:
+    payload = b"\x01eca1 3 i 1 dpa 1\r\n\x02Headline =\r\n\r\nBody text.\r\n"
+    (story,) = parse_payload(payload)
+    assert story.uri.startswith("urn:wirestream:iptc-7901:sha256:")
+    assert (story.headline, story.body) == ("Headline", "Body text.")
+
+
+def test_paragraphs_join_wrapped_lines_and_drop_controls() -> None:
+    lines = ["   First line", "continues here.", "", "\tSecond<", "Third\x10\x1e", "\x7f"]
+    assert paragraphs(lines) == "First line continues here.\n\nSecond\n\nThird"

