@@ -1,0 +1,113 @@
+"""Stage 1: validate, clean and tag the language of raw stories (``stories.raw`` → ``stories.clean``).
+
+``prepare`` is the pure step: raw bytes in, stories or dead letters out. ``register`` wires
+it into a Faust agent; the offline ``wirestream enrich`` calls ``prepare`` directly.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from agents.cleaning import clean_text
+from agents.deadletter import dead_letter
+from agents.errors import StageError
+from agents.formats import parse_payload
+from agents.language import detect_language
+from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
+
+if TYPE_CHECKING:
+    from faust.types import StreamT
+
+    from streams.app import Wiring
+
+Outcome = StoryInFlight | DeadLetter
+
+
+def clean_story(story: RawStory) -> CleanText:
+    """Clean a story's headline and body; a body with no text left is a :class:`StageError`."""
+    clean = clean_text(story.headline, story.body, story.body_type)
+    if not clean.body.strip():
+        raise StageError("clean", "EmptyAfterCleaning", f"story {story.uri!r} has no article text after cleaning")
+    return clean
+
+
+def tag_language(story: RawStory, clean: CleanText) -> LanguageTag:
+    """Detect the language of the clean text, keeping the declared one."""
+    result = detect_language(clean.headline, clean.body, story.language)
+    return LanguageTag(result.code, result.confidence, result.declared, result.mismatch)
+
+
+def prepare(
+    payload: bytes,
+    content_type: str | None,
+    source: Source,
+    received_at: float,
+    max_payload_bytes: int,
+) -> list[Outcome]:
+    """Parse, clean and tag one raw message: one outcome per story in it, or one dead letter.
+
+    Never raises: every failure becomes a :class:`DeadLetter` carrying the original bytes.
+    """
+    stage: Stage = "validate"
+    try:
+        if len(payload) > max_payload_bytes:
+            raise StageError(
+                "validate",
+                "PayloadTooLarge",
+                f"message is {len(payload)} bytes, the limit is {max_payload_bytes} (WIRESTREAM_MAX_PAYLOAD_BYTES)",
+            )
+        started = time.perf_counter()
+        stories = parse_payload(payload, content_type)
+        parse_seconds = time.perf_counter() - started
+    except Exception as error:  # noqa: BLE001 - every failure is a dead letter
+        return [dead_letter(error, stage, payload, source, time.time())]
+
+    outcomes: list[Outcome] = []
+    for index, story in enumerate(stories):
+        try:
+            stage = "clean"
+            started = time.perf_counter()
+            clean = clean_story(story)
+            cleaned = time.perf_counter()
+            stage = "language"
+            language = tag_language(story, clean)
+            done = time.perf_counter()
+        except Exception as error:  # noqa: BLE001
+            letter = dead_letter(error, stage, payload, source, time.time())
+            if len(stories) > 1:
+                letter.error.message = f"item {index + 1} of {len(stories)}: {letter.error.message}"
+            outcomes.append(letter)
+            continue
+        timings = {"validate": parse_seconds / len(stories), "clean": cleaned - started, "language": done - cleaned}
+        outcomes.append(StoryInFlight(story, source, index, received_at, clean, language, None, timings))
+    return outcomes
+
+
+def register(wiring: Wiring) -> None:
+    """Add the clean agent: ``stories.raw`` → ``stories.clean`` (key: language)."""
+    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
+
+    @app.agent(topics.raw, name="clean")
+    async def clean_agent(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            metrics.received(message.topic)
+            payload = message.value if isinstance(message.value, bytes) else b""
+            headers = dict(event.headers or {})
+            content_type = headers.get("content-type")
+            source = wiring.kafka_source(message.topic, message.partition, message.offset)
+            outcomes = prepare(
+                payload,
+                content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type,
+                source,
+                message.timestamp,
+                settings.max_payload_bytes,
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, DeadLetter):
+                    await wiring.send_dead_letter(outcome)
+                else:
+                    metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
+                    metrics.language(outcome.language.code)
+                    await wiring.send(topics.clean, outcome.language.code, outcome)

@@ -1,0 +1,130 @@
+"""The Faust app: topics, the dedup table, the agents of ``agents/`` and the web views.
+
+``create_app(settings)`` builds a fresh app (tests build several with other settings); the
+worker command (``wirestream worker``) runs the one built from the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.types import TopicT
+
+from schemas.records import DeadLetter, KafkaSource
+from streams.codec import encode
+from streams.metrics import Metrics, package_version
+from streams.settings import Settings
+
+
+@dataclass(slots=True)
+class Topics:
+    """The pipeline's Faust topics; every value on them is raw bytes (we decode ourselves)."""
+
+    raw: TopicT
+    clean: TopicT
+    unique: TopicT
+    enriched: TopicT
+    duplicates: TopicT
+    deadletter: TopicT
+
+
+@dataclass(slots=True)
+class Readiness:
+    """What ``/readyz`` reports: models loaded; partitions and tables come from the app."""
+
+    models_loaded: bool = False
+    last_tick: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class Wiring:
+    """Everything an agent needs: the app, settings, topics, metrics and the dedup table."""
+
+    app: faust.App
+    settings: Settings
+    topics: Topics
+    metrics: Metrics
+    dedup_table: Any
+    pipeline_version: str
+    readiness: Readiness
+
+    @staticmethod
+    def kafka_source(topic: str, partition: int, offset: int) -> KafkaSource:
+        """The coordinates of a consumed message."""
+        return KafkaSource(topic, partition, offset)
+
+    async def send(self, topic: TopicT, key: str, record: Any, received_at: float | None = None) -> None:
+        """Encode ``record`` as JSON and send it; counts it and its end-to-end latency."""
+        await topic.send(key=key.encode("utf-8"), value=encode(record))
+        latency = None if received_at is None else time.time() - received_at
+        self.metrics.emitted(topic.get_topic_name(), latency)
+
+    async def send_dead_letter(self, letter: DeadLetter) -> None:
+        """Send a dead letter (key: the failed message's coordinates) and count its reason."""
+        self.metrics.dead_letter(letter.error.stage, letter.error.type)
+        await self.send(self.topics.deadletter, letter.source.key, letter)
+
+
+def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+
+
+def create_app(settings: Settings) -> Wiring:
+    """Build the Faust app for ``settings`` with every agent and web view registered."""
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=settings.data_dir,
+        autodiscover=False,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+    )
+    n, outputs = settings.partitions, settings.output_partitions
+    topics = Topics(
+        raw=_topic(app, settings.topic_raw, n),
+        clean=_topic(app, settings.topic_clean, n),
+        unique=_topic(app, settings.topic_unique, n),
+        enriched=_topic(app, settings.topic_enriched, n),
+        duplicates=_topic(app, settings.topic_duplicates, outputs),
+        deadletter=_topic(app, settings.topic_deadletter, outputs),
+    )
+    table = app.Table("dedup", default=None, partitions=n)
+    wiring = Wiring(
+        app=app,
+        settings=settings,
+        topics=topics,
+        metrics=Metrics(),
+        dedup_table=table,
+        pipeline_version=package_version("wirestream"),
+        readiness=Readiness(),
+    )
+
+    from agents import clean, dedup, entities
+    from streams import web
+
+    clean.register(wiring)
+    dedup.register(wiring)
+    entities.register(wiring)
+    web.register(wiring)
+    return wiring

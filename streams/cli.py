@@ -1,0 +1,213 @@
+"""The ``wirestream`` command line.
+
+wirestream worker                 run the stream worker (settings from WIRESTREAM_* variables)
+wirestream kafka start|stop|status|reset
+                                  a local Apache Kafka broker (jars from Maven Central)
+wirestream topics                 create the pipeline's topics
+wirestream produce FILES...       publish raw stories to the raw topic
+wirestream consume [--topic T]    print records of the output topics
+wirestream enrich FILES... --out DIR
+                                  the same stages offline, to JSON Lines files
+wirestream config [--markdown]    show the settings (or the README table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.config
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from streams.settings import Settings, SettingsError, markdown_table
+
+log = logging.getLogger("wirestream")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        print(f"wirestream: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(coroutine: object) -> object:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Create the topics, load the models, then run the Faust worker until SIGTERM/SIGINT."""
+    import faust
+
+    from agents import entities, language
+    from streams.app import create_app
+    from streams.logs import logging_config
+    from streams.topics import ensure_topics
+
+    settings = _settings()
+    config = logging_config(settings.log_level)
+    logging.config.dictConfig(config)
+    _run(ensure_topics(settings))
+    wiring = create_app(settings)
+    started = time.perf_counter()
+    language.warm_up()
+    if settings.entities_enabled:
+        for code, seconds in entities.warm_up().items():
+            wiring.metrics.model_load_seconds.labels(code).set(seconds)
+    wiring.readiness.models_loaded = True
+    log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 3)})
+    worker = faust.Worker(
+        wiring.app,
+        loglevel=settings.log_level,
+        logging_config=config,
+        quiet=True,
+        loop=asyncio.get_event_loop(),
+    )
+    worker.execute_from_commandline()
+    return 0
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    """Delegate to the local broker manager."""
+    from streams import kafka_local
+
+    return kafka_local.main([args.action])
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Create the pipeline's topics (those missing) and print them."""
+    from streams.topics import ensure_topics, topic_specs
+
+    settings = _settings()
+    created = _run(ensure_topics(settings))
+    for spec in topic_specs(settings):
+        state = "created" if spec.name in created else "exists"  # type: ignore[operator]
+        print(f"{spec.name:32} partitions={spec.partitions} {state}")
+    return 0
+
+
+def cmd_produce(args: argparse.Namespace) -> int:
+    """Publish every payload of the given files to the raw topic."""
+    from streams.client import produce
+    from streams.offline import read_inputs
+
+    settings = _settings()
+    payloads = [payload for _, payload in read_inputs(args.files)]
+    count = _run(produce(settings.bootstrap_servers, settings.topic_raw, payloads, args.partition, args.content_type))
+    print(f"published {count} stories to {settings.topic_raw}", file=sys.stderr)
+    return 0
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    """Print records of the output topics as JSON lines (topic, then the record)."""
+    from streams.client import consume
+
+    settings = _settings()
+    topics = args.topic or [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
+    records = _run(consume(settings.bootstrap_servers, topics, args.expect, args.timeout, args.idle))
+    for topic, record in records:  # type: ignore[attr-defined]
+        if args.summary:
+            print(_summary(topic, record))
+        else:
+            sys.stdout.write(orjson.dumps({"topic": topic, "record": record}).decode() + "\n")
+    return 0
+
+
+def _summary(topic: str, record: dict[str, object]) -> str:
+    if "item" in record:
+        item, enrichment = record["item"], record["enrichment"]
+        assert isinstance(item, dict) and isinstance(enrichment, dict)
+        headline = (item.get("headlines") or [{"value": ""}])[0]["value"]
+        names = [e["name"] for key in ("people", "organisations", "places") for e in item.get(key, [])]
+        status = enrichment["dedup"]["status"]
+        return (
+            f"[{topic}] {item.get('language', '?')} {status:6} {item['uri']}  {headline[:60]!r}  entities={names[:6]}"
+        )
+    if "duplicate_of" in record:
+        original = record["duplicate_of"]
+        assert isinstance(original, dict)
+        return f"[{topic}] {record['kind']:5} {record['uri']} -> {original['uri']} v{original.get('version')}"
+    error = record.get("error", {})
+    assert isinstance(error, dict)
+    return f"[{topic}] {error.get('stage')}/{error.get('type')}: {str(error.get('message'))[:90]}"
+
+
+def cmd_enrich(args: argparse.Namespace) -> int:
+    """Run the stages offline over files (or stdin) into ``--out``."""
+    from streams.offline import enrich_files
+
+    settings = _settings()
+    out = Path(args.out)
+    counts = enrich_files(args.files or ["-"], out, settings)
+    print(
+        f"read {counts.read}: {counts.enriched} enriched, {counts.duplicates} duplicates, "
+        f"{counts.dead_letters} dead letters -> {out}/",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the effective settings, or the README's configuration table."""
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    settings = _settings()
+    for name in settings.__dataclass_fields__:
+        print(f"{name} = {getattr(settings, name)!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="wirestream", description="Stream processor for news wire stories.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("worker", help="run the stream worker").set_defaults(func=cmd_worker)
+
+    kafka = sub.add_parser("kafka", help="manage a local Apache Kafka broker")
+    kafka.add_argument("action", choices=["start", "stop", "status", "reset"])
+    kafka.set_defaults(func=cmd_kafka)
+
+    sub.add_parser("topics", help="create the pipeline's topics").set_defaults(func=cmd_topics)
+
+    produce = sub.add_parser("produce", help="publish raw stories to the raw topic")
+    produce.add_argument("files", nargs="+", help="JSON Lines files (one story a line), other files, directories, -")
+    produce.add_argument("--partition", type=int, default=None, help="send every story to this partition")
+    produce.add_argument("--content-type", default=None, help="content-type header for every message")
+    produce.set_defaults(func=cmd_produce)
+
+    consume = sub.add_parser("consume", help="print records of the output topics")
+    consume.add_argument("--topic", action="append", help="topic to read (repeatable); default: the outputs")
+    consume.add_argument("--expect", type=int, default=None, help="stop after this many records")
+    consume.add_argument("--timeout", type=float, default=30.0, help="stop after this many seconds")
+    consume.add_argument("--idle", type=float, default=5.0, help="stop after this many seconds with nothing new")
+    consume.add_argument("--summary", action="store_true", help="one human-readable line per record")
+    consume.set_defaults(func=cmd_consume)
+
+    enrich = sub.add_parser("enrich", help="run the pipeline offline over files")
+    enrich.add_argument("files", nargs="*", help="JSON Lines files, other payload files, directories; - for stdin")
+    enrich.add_argument("--out", required=True, help="output directory")
+    enrich.set_defaults(func=cmd_enrich)
+
+    config = sub.add_parser("config", help="show the settings")
+    config.add_argument("--markdown", action="store_true", help="print the README configuration table")
+    config.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``wirestream`` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Publish raw stories to the raw topic and read records back (``wirestream produce|consume``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.codec import decode
+
+
+def story_key(payload: bytes) -> bytes | None:
+    """The message key of a raw payload: its ``uri`` when it is a JSON object that has one."""
+    try:
+        value = decode(payload)
+    except ValueError:
+        return None
+    uri = value.get("uri") if isinstance(value, dict) else None
+    return uri.encode("utf-8") if isinstance(uri, str) and uri else None
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    payloads: Iterable[bytes],
+    partition: int | None = None,
+    content_type: str | None = None,
+) -> int:
+    """Send each payload (key: its uri) and wait until the broker has them all; returns the count."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    sent = 0
+    try:
+        headers = [("content-type", content_type.encode("latin-1"))] if content_type else None
+        futures = []
+        for payload in payloads:
+            futures.append(
+                await producer.send(topic, payload, key=story_key(payload), partition=partition, headers=headers)
+            )
+            sent += 1
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the given topics (an error if a topic does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    found = {d["topic"]: sorted(p["partition"] for p in d["partitions"]) for d in described if d["partitions"]}
+    missing = [t for t in topics if t not in found]
+    if missing:
+        raise RuntimeError(f"topics not found: {', '.join(missing)} (run `wirestream topics`)")
+    return [TopicPartition(t, p) for t in topics for p in found[t]]
+
+
+async def consume(
+    bootstrap: str,
+    topics: list[str],
+    expected: int | None = None,
+    timeout: float = 30.0,
+    idle: float | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Read the given topics from the beginning (no consumer group) and return ``(topic, record)``.
+
+    Stops when ``expected`` records were read, after ``idle`` seconds with nothing new, or at
+    ``timeout``.
+    """
+    partitions = await topic_partitions(bootstrap, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records: list[tuple[str, dict[str, Any]]] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            if expected is not None and len(records) >= expected:
+                break
+            if idle is not None and time.monotonic() - last_new > idle:
+                break
+            batches = await consumer.getmany(timeout_ms=200)
+            for tp, messages in batches.items():
+                for message in messages:
+                    records.append((tp.topic, decode(message.value or b"null")))
+                    last_new = time.monotonic()
+    finally:
+        await consumer.stop()
+    return records

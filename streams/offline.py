@@ -1,0 +1,128 @@
+"""The offline path, ``wirestream enrich``: the stage functions of the worker, without Kafka.
+
+Runs ``prepare`` → ``deduplicate`` → ``enrich`` in that order on every input record, the
+very functions the agents call, and writes ``enriched.jsonl``, ``duplicates.jsonl`` and
+``dead_letters.jsonl``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from agents.clean import prepare
+from agents.dedup import deduplicate
+from agents.entities import enrich_or_dead_letter
+from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
+from streams.codec import encode
+from streams.metrics import package_version
+from streams.settings import Settings
+
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+
+
+@dataclass(slots=True)
+class Counts:
+    """How many records went where."""
+
+    read: int = 0
+    enriched: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+
+
+def read_inputs(paths: Iterable[str]) -> Iterator[tuple[FileSource, bytes]]:
+    """Raw payloads with their file and line: each line of a JSON Lines file (or stdin, ``-``)
+    is one payload; any other file is one payload; a directory is read file by file."""
+    for name in paths:
+        path = Path(name)
+        if name == "-":
+            yield from _lines("-", sys.stdin.buffer)
+        elif path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                yield from read_inputs([str(child)])
+        elif path.suffix in JSON_LINES_SUFFIXES:
+            with path.open("rb") as stream:
+                yield from _lines(name, stream)
+        else:
+            yield FileSource(name, 1), path.read_bytes()
+
+
+def _lines(name: str, stream: IO[bytes]) -> Iterator[tuple[FileSource, bytes]]:
+    for number, line in enumerate(stream, start=1):
+        payload = line.rstrip(b"\r\n")
+        if payload.strip():
+            yield FileSource(name, number), payload
+
+
+class OfflineRun:
+    """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
+
+    def __init__(self, settings: Settings, out_dir: Path) -> None:
+        self.settings = settings
+        self.state: dict[str, Any] = {}
+        self.version = package_version("wirestream")
+        self.counts = Counts()
+        self._pending: list[StoryInFlight] = []
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self._files = {
+            kind: (out_dir / f"{kind}.jsonl").open("wb") for kind in ("enriched", "duplicates", "dead_letters")
+        }
+
+    def process(self, source: FileSource, payload: bytes) -> None:
+        """Run one raw payload through every stage."""
+        self.counts.read += 1
+        for outcome in prepare(payload, None, source, time.time(), self.settings.max_payload_bytes):
+            if isinstance(outcome, DeadLetter):
+                self._write(outcome)
+                continue
+            decided = deduplicate(outcome, self.state, self.settings.dedup_window_seconds)
+            if isinstance(decided, DuplicateNotice):
+                self._write(decided)
+            else:
+                self._pending.append(decided)
+                if len(self._pending) >= self.settings.entities_batch_size:
+                    self.flush()
+
+    def flush(self) -> None:
+        """Tag and write the stories waiting for the entity stage."""
+        batch, self._pending = self._pending, []
+        for outcome in enrich_or_dead_letter(batch, self.version, self.settings.entities_enabled):
+            self._write(outcome)
+
+    def close(self) -> Counts:
+        """Flush and close the output files."""
+        self.flush()
+        for stream in self._files.values():
+            stream.close()
+        return self.counts
+
+    def _write(self, record: EnrichedStory | DuplicateNotice | DeadLetter) -> None:
+        if isinstance(record, EnrichedStory):
+            kind = "enriched"
+            self.counts.enriched += 1
+        elif isinstance(record, DuplicateNotice):
+            kind = "duplicates"
+            self.counts.duplicates += 1
+        else:
+            kind = "dead_letters"
+            self.counts.dead_letters += 1
+        self._files[kind].write(encode(record) + b"\n")
+
+
+def enrich_files(paths: list[str], out_dir: Path, settings: Settings, progress: bool | None = None) -> Counts:
+    """Enrich every record of ``paths`` into ``out_dir``; a progress bar when on a terminal."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    run = OfflineRun(settings, out_dir)
+    try:
+        for source, payload in tqdm(read_inputs(paths), unit=" stories", disable=not show):
+            run.process(source, payload)
+    finally:
+        counts = run.close()
+    return counts

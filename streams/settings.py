@@ -1,0 +1,166 @@
+"""Every setting of wirestream, read from ``WIRESTREAM_*`` environment variables.
+
+One dataclass field per setting; its metadata carries the help text. The README's
+configuration table is generated from this module (``wirestream config --markdown``) and a
+test holds the two equal, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+ENV_PREFIX = "WIRESTREAM_"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+
+class SettingsError(ValueError):
+    """A setting has a value wirestream cannot use; the message names the variable."""
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """wirestream's configuration. Build it with :meth:`from_env`."""
+
+    broker: str = _setting("kafka://127.0.0.1:9092", "Kafka bootstrap servers, comma-separated (`kafka://host:port`).")
+    app_id: str = _setting("wirestream", "Consumer group id and prefix of the app's internal topics.")
+    topic_raw: str = _setting("stories.raw", "Input topic: raw stories (key: uri).")
+    topic_clean: str = _setting("stories.clean", "Internal topic: cleaned, language-tagged stories (key: language).")
+    topic_unique: str = _setting("stories.unique", "Internal topic: stories that passed dedup (key: uri).")
+    topic_enriched: str = _setting("stories.enriched", "Output topic: enriched stories (key: uri).")
+    topic_duplicates: str = _setting("stories.duplicates", "Output topic: duplicate notices (key: uri).")
+    topic_deadletter: str = _setting("stories.deadletter", "Output topic: dead letters, with the original bytes.")
+    partitions: int = _setting(4, "Partitions of the raw, clean, unique and enriched topics (and the dedup changelog).")
+    output_partitions: int = _setting(4, "Partitions of the duplicates and dead-letter topics.")
+    replication_factor: int = _setting(1, "Replication factor of the topics wirestream creates.")
+    max_payload_bytes: int = _setting(2 * 1024 * 1024, "Largest raw message accepted; larger ones are dead-lettered.")
+    dedup_window_seconds: float = _setting(7 * 24 * 3600.0, "How long dedup remembers a story (seconds).")
+    store: str = _setting("memory://", "Faust table store: `memory://` or `rocksdb://` (durable, needs rocksdict).")
+    data_dir: str = _setting(".local/worker", "Directory for the worker's table data (RocksDB).")
+    entities_enabled: bool = _setting(True, "Run the entity stage (false: pass stories through untagged).")
+    entities_batch_size: int = _setting(16, "Stories tagged per batch by the entity stage.")
+    web_host: str = _setting("127.0.0.1", "Address the worker's web server binds (metrics, health).")
+    web_port: int = _setting(6066, "Port of the worker's web server (`/metrics`, `/healthz`, `/readyz`).")
+    log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    shutdown_grace_seconds: float = _setting(30.0, "Time allowed to finish in-flight stories on SIGTERM.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``WIRESTREAM_<NAME>`` variable, convert it and validate the whole.
+
+        Raises :class:`SettingsError` naming the variable and the accepted values.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(env_name(f.name))
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, validated."""
+        settings = replace(self, **changes)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` on the first unusable value."""
+        for name in self.topic_names():
+            value = getattr(self, name)
+            if not _TOPIC_NAME.match(value):
+                _fail(name, value, "a Kafka topic name (letters, digits, '.', '_', '-'; at most 249)")
+        all_topics = [getattr(self, n) for n in self.topic_names()]
+        if len(set(all_topics)) != len(all_topics):
+            raise SettingsError(f"topic names must be distinct, got {all_topics}")
+        for name in (
+            "partitions",
+            "output_partitions",
+            "replication_factor",
+            "max_payload_bytes",
+            "entities_batch_size",
+        ):
+            if getattr(self, name) < 1:
+                _fail(name, getattr(self, name), "an integer >= 1")
+        if not 1 <= self.web_port <= 65535:
+            _fail("web_port", self.web_port, "a port number 1-65535")
+        if self.dedup_window_seconds <= 0:
+            _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
+        if self.shutdown_grace_seconds <= 0:
+            _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
+        if self.log_level not in _LOG_LEVELS:
+            _fail("log_level", self.log_level, "one of " + ", ".join(_LOG_LEVELS))
+        if not self.store.startswith(("memory://", "rocksdb://")):
+            _fail("store", self.store, "memory:// or rocksdb://")
+        for server in self.broker.split(","):
+            if not re.match(r"^(kafka://)?[^:/\s]+:\d{1,5}$", server.strip()):
+                _fail("broker", self.broker, "comma-separated host:port (optionally kafka://host:port)")
+
+    @staticmethod
+    def topic_names() -> tuple[str, ...]:
+        """Names of the settings that hold topic names."""
+        return tuple(f.name for f in fields(Settings) if f.name.startswith("topic_"))
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list as aiokafka wants it (no ``kafka://``)."""
+        return ",".join(s.strip().removeprefix("kafka://") for s in self.broker.split(","))
+
+    @property
+    def dedup_changelog_topic(self) -> str:
+        """Faust's changelog topic of the dedup table."""
+        return f"{self.app_id}-dedup-changelog"
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def _fail(name: str, value: object, expected: str) -> None:
+    raise SettingsError(f"{env_name(name)}={value!r} is not valid: expected {expected}")
+
+
+def _convert(name: str, type_name: Any, raw: str) -> Any:
+    text = raw.strip()
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+    except ValueError:
+        expected = {"int": "an integer", "float": "a number", "bool": "true or false"}[kind]
+        raise SettingsError(f"{env_name(name)}={raw!r} is not valid: expected {expected}") from None
+    if name == "log_level":
+        return text.upper()
+    return text
+
+
+def markdown_table() -> str:
+    """The configuration table for the README, generated from the settings."""
+    defaults = Settings()
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        lines.append(f"| `{env_name(f.name)}` | `{shown}` | {f.metadata['help']} |")
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""The topics wirestream uses, with their partition counts and configs, and their creation.
+
+Faust does not create source topics, and a topic auto-created by the broker gets the
+broker's default partition count (a ``PartitionsMismatch`` crash loop), so wirestream
+creates every topic explicitly before a worker starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic to create: name, partition count and topic configs."""
+
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic the pipeline needs.
+
+    The dedup changelog is compacted and has the partitions of ``stories.clean``: Faust
+    writes a table update to the changelog partition of the event being processed.
+    """
+    n = settings.partitions
+    return [
+        TopicSpec(settings.topic_raw, n),
+        TopicSpec(settings.topic_clean, n),
+        TopicSpec(settings.topic_unique, n),
+        TopicSpec(settings.topic_enriched, n),
+        TopicSpec(settings.topic_duplicates, settings.output_partitions),
+        TopicSpec(settings.topic_deadletter, settings.output_partitions),
+        TopicSpec(settings.dedup_changelog_topic, n, {"cleanup.policy": "compact"}),
+    ]
+
+
+async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create the missing topics; returns the names created.
+
+    An existing topic with a different partition count is an error (Faust would crash
+    later with ``PartitionsMismatch``), reported here with both counts.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    await asyncio.wait_for(admin.start(), timeout)
+    try:
+        specs = topic_specs(settings)
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
+                        for s in missing
+                    ]
+                )
+        present = [s for s in specs if s.name in existing]
+        if present:
+            described = await admin.describe_topics([s.name for s in present])
+            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            for spec in present:
+                if counts.get(spec.name) != spec.partitions:
+                    raise RuntimeError(
+                        f"topic {spec.name} has {counts.get(spec.name)} partitions, wirestream is configured "
+                        f"for {spec.partitions}: change WIRESTREAM_PARTITIONS or recreate the topic"
+                    )
+        for spec in missing:
+            log.info("created topic", extra={"topic": spec.name, "partitions": spec.partitions})
+        return [s.name for s in missing]
+    finally:
+        await admin.close()

@@ -1,0 +1,55 @@
+"""The worker's web views: ``/metrics`` (Prometheus), ``/healthz`` (alive) and ``/readyz`` (ready)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from prometheus_client import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from faust.web import Request, Response, View
+
+    from streams.app import Wiring
+
+HEALTH_TICK_SECONDS = 1.0
+MAX_LOOP_STALL_SECONDS = 10.0
+
+
+def readiness(wiring: Wiring) -> dict[str, Any]:
+    """What ``/readyz`` answers: each condition and whether all hold."""
+    app = wiring.app
+    assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()) if app.consumer else []
+    recovery = cast(Any, app.tables).recovery
+    tables_recovered = recovery.completed.is_set() and not recovery.in_recovery
+    checks = {
+        "partitions_assigned": bool(assigned),
+        "tables_recovered": tables_recovered,
+        "models_loaded": wiring.readiness.models_loaded,
+    }
+    return {"ready": all(checks.values()), "checks": checks, "assigned_partitions": len(assigned)}
+
+
+def register(wiring: Wiring) -> None:
+    """Add the web views and the event-loop heartbeat they check."""
+    app, metrics, state = wiring.app, wiring.metrics, wiring.readiness
+
+    @app.timer(HEALTH_TICK_SECONDS)  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        state.last_tick = time.monotonic()
+
+    @app.page("/metrics")
+    async def metrics_view(web: View, request: Request) -> Response:
+        return web.bytes(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/healthz")
+    async def health_view(web: View, request: Request) -> Response:
+        stalled = time.monotonic() - state.last_tick
+        alive = stalled < MAX_LOOP_STALL_SECONDS
+        body = {"alive": alive, "event_loop_last_tick_seconds_ago": round(stalled, 3)}
+        return web.json(body, status=200 if alive else 503)
+
+    @app.page("/readyz")
+    async def ready_view(web: View, request: Request) -> Response:
+        body = readiness(wiring)
+        return web.json(body, status=200 if body["ready"] else 503)

@@ -1,0 +1,110 @@
+"""The Faust agents, driven through ``agent.test_context()`` (no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, StoryInFlight
+from streams.app import Wiring, create_app
+from streams.codec import encode
+from streams.settings import Settings
+
+FRENCH = {
+    "uri": "urn:test:fr-1",
+    "version": "1",
+    "language": "fr",
+    "headline": "Le Parlement adopte la réforme des retraites",
+    "body_text": "Le Parlement a adopté jeudi à Paris la réforme des retraites présentée par le gouvernement. "
+    "Le texte, soutenu par la majorité, repousse l'âge légal de départ. Les syndicats ont annoncé une "
+    "nouvelle journée de mobilisation la semaine prochaine dans toute la France.",
+}
+
+
+@pytest.fixture
+async def wiring(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Wiring, list[tuple[str, str, Any]]]]:
+    """An app with memory tables whose sends are recorded instead of produced."""
+    sent: list[tuple[str, str, Any]] = []
+
+    async def record_send(self: Wiring, topic: Any, key: str, record: Any, received_at: float | None = None) -> None:
+        sent.append((topic.get_topic_name(), key, record))
+
+    monkeypatch.setattr(Wiring, "send", record_send)
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-agent-tests"))
+    wiring.app.loop = asyncio.get_running_loop()
+    wiring.app.finalize()
+    yield wiring, sent
+
+
+async def test_clean_agent_sends_clean_story_keyed_by_language(wiring: Any) -> None:
+    w, sent = wiring
+    async with w.app.agents["clean"].test_context() as agent:
+        await agent.put(value=orjson.dumps(FRENCH), key=b"urn:test:fr-1")
+    [(topic, key, record)] = sent
+    assert topic == w.settings.topic_clean
+    assert key == "fr"
+    assert isinstance(record, StoryInFlight)
+    assert record.language.code == "fr"
+    assert record.clean.headline == FRENCH["headline"]
+    assert record.source.offset == 0
+
+
+async def test_clean_agent_dead_letters_bad_input_and_keeps_going(wiring: Any) -> None:
+    w, sent = wiring
+    async with w.app.agents["clean"].test_context() as agent:
+        await agent.put(value=b'{"uri": broken', key=None)
+        await agent.put(value=orjson.dumps(FRENCH), key=b"urn:test:fr-1")
+    assert [topic for topic, _, _ in sent] == [w.settings.topic_deadletter, w.settings.topic_clean]
+    letter = sent[0][2]
+    assert isinstance(letter, DeadLetter)
+    assert letter.error.type == "InvalidJson"
+    assert letter.payload == '{"uri": broken'
+
+
+def _in_flight(uri: str, body: str, offset: int) -> bytes:
+    from schemas.records import CleanText, KafkaSource, LanguageTag, RawStory
+
+    story = StoryInFlight(
+        story=RawStory(uri=uri, version="1", headline="H", body=body),
+        source=KafkaSource("stories.raw", 0, offset),
+        item_index=0,
+        received_at=1000.0 + offset,
+        clean=CleanText("H", body),
+        language=LanguageTag("en", 0.99),
+    )
+    return encode(story)
+
+
+async def test_dedup_agent_passes_new_and_flags_copy(wiring: Any) -> None:
+    w, sent = wiring
+    async with w.app.agents["dedup"].test_context() as agent:
+        await agent.put(value=_in_flight("urn:a", "The same story text.", 1), key=b"en")
+        await agent.put(value=_in_flight("urn:b", "The same story text.", 2), key=b"en")
+    assert [topic for topic, _, _ in sent] == [w.settings.topic_unique, w.settings.topic_duplicates]
+    notice = sent[1][2]
+    assert isinstance(notice, DuplicateNotice)
+    assert (notice.uri, notice.kind, notice.duplicate_of.uri) == ("urn:b", "exact", "urn:a")
+
+
+async def test_entities_agent_emits_enriched_story(wiring: Any) -> None:
+    w, sent = wiring
+    from agents.clean import prepare
+    from schemas.records import KafkaSource
+
+    [story] = prepare(orjson.dumps(FRENCH), None, KafkaSource("stories.raw", 0, 0), 1000.0, 2**21)
+    assert isinstance(story, StoryInFlight)
+    from schemas.records import DedupTag
+
+    story.dedup = DedupTag("f" * 32, "new")
+    async with w.app.agents["entities"].test_context() as agent:
+        await agent.put(value=encode(story), key=b"urn:test:fr-1")
+        await asyncio.sleep(0.2)
+    [(topic, _key, record)] = sent
+    assert topic == w.settings.topic_enriched
+    assert isinstance(record, EnrichedStory)
+    assert record.item["language"] == "fr"
+    assert any(place["name"] == "Paris" for place in record.item.get("places", []))

@@ -1,0 +1,162 @@
+"""Fixtures for tests against a real Apache Kafka broker (started once per test session).
+
+On CI (``CI`` set) a broker that cannot start is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.kafka_local import LocalKafka
+from streams.settings import Settings, env_name
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_KAFKA_PORT = int(os.environ.get("WIRESTREAM_TEST_KAFKA_PORT", "19092"))
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[LocalKafka]:
+    """A real single-node Kafka 4.x broker on a test port, with a fresh data dir."""
+    broker = LocalKafka(port=TEST_KAFKA_PORT)
+    try:
+        broker.stop()
+        broker.reset()
+        broker.start()
+    except Exception as error:  # noqa: BLE001
+        message = f"cannot start the local Kafka broker: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield broker
+    broker.stop()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def settings(kafka: LocalKafka) -> Settings:
+    """Settings of an isolated pipeline: its own app id and topic names on the test broker."""
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        broker=f"kafka://{kafka.bootstrap}",
+        app_id=f"wirestream-test-{run}",
+        topic_raw=f"t{run}.stories.raw",
+        topic_clean=f"t{run}.stories.clean",
+        topic_unique=f"t{run}.stories.unique",
+        topic_enriched=f"t{run}.stories.enriched",
+        topic_duplicates=f"t{run}.stories.duplicates",
+        topic_deadletter=f"t{run}.stories.deadletter",
+        web_port=free_port(),
+        data_dir=f"/tmp/wirestream-test-{run}",
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a worker these settings."""
+    env = dict(os.environ)
+    for name in settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        env[env_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """A ``wirestream worker`` subprocess: the very command the container stack runs."""
+
+    settings: Settings
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    _log: object = field(default=None, repr=False)
+
+    def start(self, ready_timeout: float = 120.0) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self._log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        self.wait_ready(ready_timeout)
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}{path}"
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=5) as response:
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), bytes(error.read())
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                status, body = self.get("/readyz")
+                if status == 200 and orjson.loads(body)["ready"]:
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"worker not ready after {timeout}s:\n{self.tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        """Signal the worker and wait for it to exit; returns the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[object]:
+    """Start workers for a test; every one is stopped at teardown."""
+    workers: list[WorkerProcess] = []
+
+    def start(settings: Settings, name: str = "worker") -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"{name}.log")
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        if worker.process is not None and worker.process.poll() is None:
+            worker.stop()

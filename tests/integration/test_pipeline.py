@@ -1,0 +1,216 @@
+"""The whole pipeline on a real Kafka broker, through the real ``wirestream worker`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.client import consume, produce
+from streams.offline import enrich_files, read_inputs
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from tests.integration.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = REPO / "samples" / "stories.jsonl"
+SHARED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+NINJS_22 = SHARED / "eval" / "iptc-ninjs" / "specification" / "ninjs-schema_2.2.json"
+ENRICHED_DUMP = Path(os.environ.get("WIRESTREAM_ENRICHED_DUMP", REPO / ".local" / "test-output" / "enriched.jsonl"))
+
+
+def outputs(settings: Settings) -> list[str]:
+    return [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def sample_payloads() -> list[bytes]:
+    return [payload for _, payload in read_inputs([str(SAMPLES)])]
+
+
+def by_topic(records: list[tuple[str, dict[str, Any]]], settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {t: [] for t in outputs(settings)}
+    for topic, record in records:
+        grouped[topic].append(record)
+    return grouped
+
+
+def dump_enriched(records: list[dict[str, Any]]) -> None:
+    """Keep the enriched records for the CI check that validates them against ninjs 2.2."""
+    ENRICHED_DUMP.parent.mkdir(parents=True, exist_ok=True)
+    with ENRICHED_DUMP.open("ab") as stream:
+        for record in records:
+            stream.write(orjson.dumps(record) + b"\n")
+
+
+def test_samples_end_to_end(settings: Settings, start_worker: Any) -> None:
+    """Every sample story ends in exactly one output, with the decisions DESIGN §3 asks for."""
+    run(ensure_topics(settings))
+    start_worker(settings)
+    payloads = sample_payloads()
+    run(produce(settings.bootstrap_servers, settings.topic_raw, payloads, partition=0))
+    records = run(consume(settings.bootstrap_servers, outputs(settings), expected=len(payloads), timeout=120))
+    grouped = by_topic(records, settings)
+    enriched, duplicates, dead = (grouped[t] for t in outputs(settings))
+
+    assert len(records) == len(payloads), f"count in {len(payloads)} != count out {len(records)}"
+    status = {(r["item"]["uri"], r["item"].get("version")): r["enrichment"]["dedup"]["status"] for r in enriched}
+    assert status == {
+        ("urn:wirestream:sample:ecb-rates", "1"): "new",
+        ("urn:wirestream:sample:nucleaire", "1"): "new",
+        ("urn:wirestream:sample:bahn-streik", "1"): "new",
+        ("urn:wirestream:sample:sequia", "1"): "new",
+        ("urn:wirestream:sample:bahn-streik", "2"): "update",
+        ("urn:wirestream:sample:sequia", "2"): "update",
+    }
+    kinds = sorted((d["uri"], d["kind"], d["duplicate_of"]["uri"]) for d in duplicates)
+    assert kinds == [
+        ("https://journal.example/economie/nucleaire-projet-de-loi", "exact", "urn:wirestream:sample:nucleaire"),
+        ("urn:wirestream:sample:bahn-streik", "stale", "urn:wirestream:sample:bahn-streik"),
+        ("urn:wirestream:sample:ecb-rates", "exact", "urn:wirestream:sample:ecb-rates"),
+    ]
+    assert sorted(d["error"]["type"] for d in dead) == ["EmptyBody", "InvalidJson", "MissingUri"]
+
+    languages = {r["item"]["uri"]: r["item"]["language"] for r in enriched}
+    assert languages["urn:wirestream:sample:nucleaire"] == "fr"
+    assert languages["urn:wirestream:sample:ecb-rates"] == "en"
+    assert languages["urn:wirestream:sample:bahn-streik"] == "de"
+    ecb = next(r for r in enriched if r["item"]["uri"] == "urn:wirestream:sample:ecb-rates")
+    people = {p["name"] for p in ecb["item"].get("people", [])}
+    assert "Christine Lagarde" in people
+    french = next(r for r in enriched if r["item"]["uri"] == "urn:wirestream:sample:nucleaire")
+    assert "Bruno Le Maire" in {p["name"] for p in french["item"].get("people", [])}
+    dump_enriched(enriched)
+
+    if NINJS_22.exists() or os.environ.get("CI"):
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(json.loads(NINJS_22.read_text()))
+        for record in enriched:
+            errors = [e.message for e in validator.iter_errors(record["item"])]
+            assert not errors, (record["item"]["uri"], errors)
+
+
+def test_bad_input_goes_to_dead_letter_and_worker_goes_on(settings: Settings, start_worker: Any) -> None:
+    """Each kind of bad input becomes one dead letter with its reason and its bytes intact."""
+    settings = settings.with_overrides(max_payload_bytes=4096)
+    run(ensure_topics(settings))
+    worker = start_worker(settings)
+    good = orjson.dumps(
+        {
+            "uri": "urn:test:good-after-bad",
+            "headline": "Storm hits the coast",
+            "body_text": "A powerful storm hit the Atlantic coast of France on Monday, cutting power to thousands "
+            "of homes in Brittany and Normandy, the national grid operator said.",
+        }
+    )
+    bad = {
+        "InvalidUtf8": b'{"uri": "urn:test:latin1", "body_text": "caf\xe9"}',
+        "InvalidJson": b'{"uri": "urn:test:broken",',
+        "NotAnObject": b'["a", "list"]',
+        "MissingUri": b'{"headline": "no uri", "body_text": "text"}',
+        "WrongFieldType": b'{"uri": "urn:test:types", "headline": 42, "body_text": "text"}',
+        "EmptyBody": b'{"uri": "urn:test:empty", "headline": "empty", "body_text": ""}',
+        "PayloadTooLarge": orjson.dumps({"uri": "urn:test:huge", "body_text": "x " * 5000}),
+    }
+    run(produce(settings.bootstrap_servers, settings.topic_raw, [*bad.values(), good], partition=0))
+    records = run(consume(settings.bootstrap_servers, outputs(settings), expected=len(bad) + 1, timeout=90))
+    grouped = by_topic(records, settings)
+    dead = grouped[settings.topic_deadletter]
+
+    assert [r["item"]["uri"] for r in grouped[settings.topic_enriched]] == ["urn:test:good-after-bad"]
+    assert len(dead) == len(bad)
+    for letter in dead:
+        error_type = letter["error"]["type"]
+        assert error_type in bad
+        assert letter["error"]["stage"] == "validate"
+        assert letter["error"]["message"]
+        original = (
+            base64.b64decode(letter["payload"])
+            if letter["payload_encoding"] == "base64"
+            else letter["payload"].encode("utf-8")
+        )
+        assert original == bad[error_type], error_type
+        assert letter["source"]["topic"] == settings.topic_raw
+    assert next(d for d in dead if d["error"]["type"] == "InvalidUtf8")["payload_encoding"] == "base64"
+
+    status, body = worker.get("/metrics")
+    assert status == 200
+    assert b'wirestream_dead_letters_total{reason="InvalidJson",stage="validate"} 1.0' in body
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what legitimately differs between runs: times and message coordinates."""
+    record = json.loads(json.dumps(record))
+    for key in ("detected_at", "failed_at", "source"):
+        record.pop(key, None)
+    enrichment = record.get("enrichment")
+    if enrichment:
+        for key in ("timings", "received_at", "source"):
+            enrichment.pop(key, None)
+    return record
+
+
+def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tmp_path: Path) -> None:
+    """The same stories through Kafka and through ``wirestream enrich`` give the same records."""
+    run(ensure_topics(settings))
+    start_worker(settings)
+    payloads = sample_payloads()
+    run(produce(settings.bootstrap_servers, settings.topic_raw, payloads, partition=0))
+    records = run(consume(settings.bootstrap_servers, outputs(settings), expected=len(payloads), timeout=120))
+    enrich_files([str(SAMPLES)], tmp_path, settings, progress=False)
+
+    names = {
+        settings.topic_enriched: "enriched",
+        settings.topic_duplicates: "duplicates",
+        settings.topic_deadletter: "dead_letters",
+    }
+    for topic, name in names.items():
+        streamed = sorted((_comparable(r) for t, r in records if t == topic), key=orjson.dumps)
+        offline = sorted(
+            (_comparable(orjson.loads(line)) for line in (tmp_path / f"{name}.jsonl").read_bytes().splitlines()),
+            key=orjson.dumps,
+        )
+        assert streamed == offline, name
+        assert streamed, name
+
+
+def test_two_workers_share_partitions(settings: Settings, start_worker: Any) -> None:
+    """Two workers in one group split the partitions; every story comes out exactly once."""
+    run(ensure_topics(settings))
+    import dataclasses
+
+    second = dataclasses.replace(settings, web_port=settings.web_port + 1)
+    workers = [start_worker(settings, "worker-1"), start_worker(second, "worker-2")]
+    stories = [
+        orjson.dumps(
+            {
+                "uri": f"urn:test:story-{i}",
+                "headline": f"Report number {i} on regional trade",
+                "body_text": f"Exports from region {i} rose by {i} percent last quarter, officials in Lisbon said on "
+                f"Tuesday. The figures for district {i * 7} were published by the statistics office, which "
+                f"counted {i * 13} new companies.",
+            }
+        )
+        for i in range(60)
+    ]
+    run(produce(settings.bootstrap_servers, settings.topic_raw, stories))
+    records = run(consume(settings.bootstrap_servers, outputs(settings), expected=len(stories), timeout=120, idle=20))
+    uris = Counter(r["item"]["uri"] for t, r in records if t == settings.topic_enriched)
+    assert len(records) == len(stories), Counter(t for t, _ in records)
+    assert set(uris) == {f"urn:test:story-{i}" for i in range(60)}
+    assert max(uris.values()) == 1
+    for worker in workers:
+        status, body = worker.get("/readyz")
+        assert status == 200 and orjson.loads(body)["assigned_partitions"] > 0, body
