@@ -130,10 +130,11 @@ def _content_type(entry: dict[str, Any]) -> str | None:
 
 
 def _headline(obj: dict[str, Any]) -> str | None:
+    headlines = _valued(obj, "headlines")  # type-checked even when ``headline`` wins
     headline = _str(obj, "headline")
     if headline is not None and headline.strip():
         return headline
-    picked = _pick(_valued(obj, "headlines"))
+    picked = _pick(headlines)
     if picked is not None:
         return picked[1]
     main = _str(obj, "headline_main")
@@ -143,6 +144,8 @@ def _headline(obj: dict[str, Any]) -> str | None:
 def _body(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     """(body, body_type): ``bodies``, else ``body_html`` / ``body_xhtml`` / ``body_text`` / ``body_*``,
     else (``type`` text only) a ``descriptions`` entry with role ``text``."""
+    for name, _ in _BODY_FIELDS:  # type-checked even when ``bodies`` wins
+        _str(obj, name)
     picked = _pick(_valued(obj, "bodies"))
     if picked is not None:
         entry, text = picked

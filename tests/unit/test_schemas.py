@@ -9,6 +9,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from schemas import records as R
@@ -82,3 +83,50 @@ def test_schema_file_matches_record(file_name: str, record: type) -> None:
 def test_enriched_item_refers_to_official_ninjs_22() -> None:
     schema = json.loads((SCHEMAS / "enriched_story.schema.json").read_text(encoding="utf-8"))
     assert schema["properties"]["item"]["$ref"] == NINJS_REF
+
+
+RAW_SCHEMA = json.loads((SCHEMAS / "raw_story.schema.json").read_text(encoding="utf-8"))
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "stories.jsonl"
+_WRONG_VALUE = {"string": 42, "array": "not a list"}
+
+
+def _valid_raw() -> dict[str, Any]:
+    return {"uri": "urn:test:1", "headline": "A headline", "body_text": "A body with words."}
+
+
+def test_sample_stories_that_parse_are_valid_raw_stories() -> None:
+    import jsonschema
+
+    from agents.errors import StageError
+    from agents.formats import parse_payload
+
+    validator = jsonschema.Draft202012Validator(RAW_SCHEMA)
+    checked = 0
+    for line in SAMPLES.read_bytes().splitlines():
+        try:
+            parse_payload(line)
+        except StageError:
+            continue
+        errors = [e.message for e in validator.iter_errors(json.loads(line))]
+        assert not errors, errors
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n, p in RAW_SCHEMA["properties"].items() if p.get("type") in ("string", "array") and n != "uri"],
+)
+def test_parser_rejects_what_the_raw_schema_rejects(name: str) -> None:
+    """Each typed property of the raw schema is one the ninjs parser reads and type-checks."""
+    import jsonschema
+
+    from agents.errors import StageError
+    from agents.formats import parse_payload
+
+    story = _valid_raw()
+    story[name] = _WRONG_VALUE[RAW_SCHEMA["properties"][name]["type"]]
+    assert list(jsonschema.Draft202012Validator(RAW_SCHEMA).iter_errors(story))
+    with pytest.raises(StageError) as caught:
+        parse_payload(orjson.dumps(story))
+    assert caught.value.error_type in ("WrongFieldType", "InvalidFieldValue"), caught.value
