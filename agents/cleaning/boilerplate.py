@@ -1,0 +1,393 @@
+"""Boilerplate in plain text: what is left of a page's chrome once no HTML is there to help.
+
+Rules, from the smallest unit to the largest; each removes whole units only and records
+each removal with its reason:
+
+1. inside a paragraph: a photo caption with a pipe credit (``… | SPUTNIK / VIA AFP-JIJI``),
+   a bracketed credit (``(AP Photo/Jane Doe)``), and any sentence made *only* of lexicon
+   phrases of scope ``sentence`` (a news sentence that contains a trigger word has other
+   words too, so it stays);
+2. whole paragraphs: the headline repeated, a related-links block (header and the
+   headline-like lines after it), a paragraph made only of lexicon phrases, a short
+   paragraph opened by a lead phrase (``Photo: …``), a short caption ending in a credit,
+   a repeat of an earlier paragraph.
+
+Paragraph rules look at paragraphs as step 1 left them, and sentence boundaries are local,
+so a second run finds nothing left to remove.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from agents.cleaning.lexicon import UNSPACED, Lexicon, Phrase, lexicon, normalise, words
+from agents.cleaning.segment import sentences
+from schemas.records import Removal
+
+_HAS_WORD = re.compile(r"[^\W_]")
+_WORD = re.compile(r"[^\W_]+")
+_MAX_SENTENCE = 400
+_MAX_CUT_ROUNDS = 4  # a boilerplate sentence is short; longer ones are never looked at
+_MAX_LEAD_WORDS = 40
+_MAX_CAPTION_WORDS = 60
+_MAX_LINK_WORDS = 16
+_MIN_REPEAT_WORDS = 20
+_STATEMENT_END = ".\u2026\"'\u00bb\u201d\u3002"
+_MAX_AUDIT = 2000
+_SENTENCE_END = re.compile(r"[.!?\u2026]+(?: ?\u00bb|[\"'\u201d\u2019)\]])*(?= )|[\u3002\uff01\uff1f\u061f]")
+_PIPE_CREDIT = re.compile(r"(?:^| )(\|) ?(\w)")
+_BRACKETED = re.compile(r"[(\[]([^()\[\]\n]{1,120})[)\]]")
+_LINK_END = ".!?\u2026;\u3002\uff01\uff1f"
+_STRIP_TOKEN = ",.;:()[]\"'\u00ab\u00bb\u201c\u201d"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_AUDIT else text[: _MAX_AUDIT - 1] + "\u2026"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """The lexicon as the rules use it: phrase groups and credit regexes."""
+
+    sentence: _Index
+    segment: _Index  # segment + sentence + credit phrases, longest first
+    header: _Index
+    lead: _LeadIndex
+    credit_name: re.Pattern[str]  # a credit name anywhere (normalised text)
+    credit_start: re.Pattern[str]  # "reuters/…", "ap photo/…", "© …" at the start
+    credit_tail: re.Pattern[str]  # "…/afp", "reuters/jane doe", "© afp 2024" at the end
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Phrases of one group by anchor, to find the few that can match in a document."""
+
+    by_anchor: dict[str, tuple[int, ...]]
+    unspaced: tuple[int, ...]
+    phrases: tuple[Phrase, ...]
+
+    @classmethod
+    def build(cls, phrases: tuple[Phrase, ...]) -> _Index:
+        by_anchor: dict[str, list[int]] = {}
+        for i, phrase in enumerate(phrases):
+            if not phrase.unspaced:
+                by_anchor.setdefault(phrase.anchor, []).append(i)
+        unspaced = tuple(i for i, p in enumerate(phrases) if p.unspaced)
+        return cls({a: tuple(v) for a, v in by_anchor.items()}, unspaced, phrases)
+
+    def candidates(self, doc: str, doc_words: set[str], cjk: bool) -> tuple[Phrase, ...]:
+        """The phrases that can match somewhere in the document, in the group's order."""
+        hits: list[int] = []
+        for anchor in doc_words.intersection(self.by_anchor):
+            hits.extend(self.by_anchor[anchor])
+        if cjk:
+            hits.extend(i for i in self.unspaced if self.phrases[i].anchor in doc)
+        return tuple(self.phrases[i] for i in sorted(hits))
+
+
+_FIRST_WORD = re.compile(r"[\W_]*([^\W_]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class _LeadIndex:
+    """Lead phrases by their first word: only a paragraph's first word is looked up."""
+
+    by_first: dict[str, tuple[Phrase, ...]]
+    unspaced: tuple[Phrase, ...]
+
+    @classmethod
+    def build(cls, phrases: tuple[Phrase, ...]) -> _LeadIndex:
+        by_first: dict[str, list[Phrase]] = {}
+        unspaced: list[Phrase] = []
+        for phrase in phrases:
+            first = _FIRST_WORD.match(normalise(phrase.text))
+            if phrase.unspaced or first is None:
+                unspaced.append(phrase)
+            else:
+                by_first.setdefault(first.group(1), []).append(phrase)
+        return cls({k: tuple(v) for k, v in by_first.items()}, tuple(unspaced))
+
+    def match(self, norm: str) -> Phrase | None:
+        """The lead phrase that opens ``norm`` (normalised text), if any."""
+        first = _FIRST_WORD.match(norm)
+        if first is None:
+            return None
+        candidates = self.by_first.get(first.group(1), ())
+        if self.unspaced and UNSPACED.match(first.group(1)):
+            candidates = candidates + self.unspaced
+        for phrase in candidates:
+            if phrase.pattern.match(norm):
+                return phrase
+        return None
+
+
+@cache
+def _rules() -> _Rules:
+    lex: Lexicon = lexicon()
+    names = sorted(lex.credit_names, key=len, reverse=True)
+    alt = "|".join(r"[\W_]+".join(re.escape(w) for w in name.split()) for name in names)
+    name = rf"(?<![^\W_])(?:{alt})(?![^\W_])"
+    photo = r"(?:[\W_]+(?:photo|photos|foto|fotos|images?|pictures?))?"
+    segment = tuple(sorted(lex.segment + lex.sentence + lex.credit, key=lambda p: -len(p.text)))
+    return _Rules(
+        sentence=_Index.build(lex.sentence),
+        segment=_Index.build(segment),
+        header=_Index.build(lex.header),
+        lead=_LeadIndex.build(lex.lead),
+        credit_name=re.compile(name),
+        credit_start=re.compile(rf"^[\W_]*(?:(?:{name}){photo}[ ]*/|\u00a9)"),
+        credit_tail=re.compile(
+            rf"(?:(?:{name}){photo}[ ]*/[ ]*[^/\s][^/]{{0,60}}|/[ ]*(?:{name})[\W_]*|(?<!\S)\u00a9[^\u00a9]{{0,60}})$"
+        ),
+    )
+
+
+def _covered(norm: str, phrases: tuple[Phrase, ...]) -> str | None:
+    """The reason if ``norm`` is made only of the given phrases (and punctuation).
+
+    Matches of every phrase are taken on the same text and may overlap, so the result does
+    not depend on the order of the phrases; the reason is that of the longest match.
+    """
+    spans: list[tuple[int, int]] = []
+    best = (0, "")
+    for phrase in phrases:
+        if phrase.anchor not in norm:
+            continue
+        for match in phrase.pattern.finditer(norm):
+            start, end = match.span()
+            spans.append((start, end))
+            if end - start > best[0]:
+                best = (end - start, phrase.reason)
+    if not spans:
+        return None
+    spans.sort()
+    pos = 0
+    for start, end in spans:
+        if start > pos and _HAS_WORD.search(norm, pos, start):
+            return None
+        pos = max(pos, end)
+    if _HAS_WORD.search(norm, pos):
+        return None
+    return best[1]
+
+
+def _is_caps(token: str) -> bool:
+    core = token.strip(_STRIP_TOKEN)
+    return bool(core) and core.upper() == core and core.lower() != core
+
+
+def _credit_end(text: str, start: int) -> int:
+    """End of an all-capitals credit run starting at ``start`` (``start`` if there is none)."""
+    end = start
+    for count, match in enumerate(re.finditer(r"\S+", text[start : start + 300])):
+        token = match.group()
+        if _is_caps(token):
+            end = start + match.end()
+        elif _HAS_WORD.search(token) or count > 16:
+            break
+    return end
+
+
+def _caption_start(ends: list[int], text: str, pipe: int, floor: int) -> int:
+    """Start of the caption that a pipe credit at ``pipe`` closes: the sentence it is in,
+    or the sentence before when the pipe opens a sentence; never before ``floor``.
+    ``ends`` are the sentence ends of ``text``."""
+    i = bisect.bisect_right(ends, pipe) - 1
+    start = max(ends[i] if i >= 0 else 0, floor)
+    if not text[start:pipe].strip():
+        start = max(ends[i - 1] if i >= 1 else 0, floor)
+    start = max(start, pipe - 4000)
+    while start < pipe and text[start] == " ":
+        start += 1
+    return start
+
+
+def _cut_pipe_captions(paragraph: str, rules: _Rules, removed: list[Removal]) -> str:
+    cuts: list[tuple[int, int]] = []
+    ends: list[int] | None = None
+    floor = 0  # a caption never reaches back into an earlier cut
+    for match in _PIPE_CREDIT.finditer(paragraph):
+        pipe = match.start(1)
+        if pipe < floor or not match.group(2)[0].isupper():
+            continue
+        end = _credit_end(paragraph, pipe + 1)
+        if end == pipe + 1 or not rules.credit_name.search(normalise(paragraph[pipe + 1 : end])):
+            continue
+        if ends is None:
+            ends = [m.end() for m in _SENTENCE_END.finditer(paragraph)]
+        start = _caption_start(ends, paragraph, pipe, floor)
+        if _word_count(paragraph[start:pipe], _MAX_CAPTION_WORDS) > _MAX_CAPTION_WORDS:
+            start = pipe
+        removed.append(Removal(_clip(paragraph[start:end].strip()), "caption_credit"))
+        cuts.append((start, end))
+        floor = end
+    if not cuts:
+        return paragraph
+    pieces: list[str] = []
+    last = 0
+    for start, end in cuts:
+        pieces.append(paragraph[last:start])
+        last = end
+    pieces.append(paragraph[last:])
+    return " ".join(" ".join(pieces).split())
+
+
+def _cut_bracketed_credits(paragraph: str, rules: _Rules, removed: list[Removal]) -> str:
+    if "(" not in paragraph and "[" not in paragraph:
+        return paragraph
+
+    def cut(match: re.Match[str]) -> str:
+        inner = normalise(match.group(1))
+        lead = rules.lead.match(inner)
+        if rules.credit_start.search(inner) or (lead is not None and lead.reason == "caption_credit"):
+            removed.append(Removal(match.group(0), "caption_credit"))
+            return " "
+        return match.group(0)
+
+    cut_text = _BRACKETED.sub(cut, paragraph)
+    if cut_text == paragraph:
+        return paragraph
+    return " ".join(cut_text.split())
+
+
+def _cut_sentences(paragraph: str, phrases: tuple[Phrase, ...], removed: list[Removal]) -> str:
+    if not phrases:
+        return paragraph
+    whole = normalise(paragraph)
+    phrases = tuple(p for p in phrases if p.anchor in whole)
+    if not phrases:
+        return paragraph
+    spans = sentences(paragraph)
+    cuts: list[tuple[int, int]] = []
+    for start, end in spans:
+        if end - start > _MAX_SENTENCE:
+            continue
+        reason = _covered(normalise(paragraph[start:end]), phrases)
+        if reason is not None:
+            cuts.append((start, end))
+            removed.append(Removal(paragraph[start:end], reason))
+    if not cuts:
+        return paragraph
+    pieces: list[str] = []
+    pos = 0
+    for start, end in cuts:
+        pieces.append(paragraph[pos:start])
+        pos = end
+        while pos < len(paragraph) and paragraph[pos] == " ":
+            pos += 1
+    pieces.append(paragraph[pos:])
+    return "".join(pieces).strip(" ")
+
+
+def _key(text: str) -> str:
+    """Comparison form of a paragraph or headline: words only, case-folded."""
+    return " ".join(_WORD.findall(normalise(text)))
+
+
+def _word_count(text: str, limit: int) -> int:
+    """Words in ``text``, or ``limit + 1`` if there are clearly more (without splitting it)."""
+    if len(text) > 60 * limit:
+        return limit + 1
+    return len(text.split())
+
+
+def _link_like(paragraph: str) -> bool:
+    return _word_count(paragraph, _MAX_LINK_WORDS) <= _MAX_LINK_WORDS and paragraph[-1] not in _LINK_END
+
+
+def _is_duplicate(norm: str, previous: str, seen: set[str]) -> bool:
+    """A paragraph repeated right after itself, or a long one repeated anywhere later.
+
+    Short lines and questions legitimately repeat (an interview's questions, a recipe's
+    steps), so a paragraph counts when it comes back later only if it is a statement (ends
+    like a sentence, not a question) of at least ``_MIN_REPEAT_WORDS`` words.
+    """
+    if norm in seen:
+        return True
+    return norm == previous and _HAS_WORD.search(norm) is not None
+
+
+def _paragraph_reason(paragraph: str, norm: str, segment: tuple[Phrase, ...], rules: _Rules) -> str | None:
+    if len(paragraph) <= _MAX_SENTENCE:
+        reason = _covered(norm, segment)
+        if reason is not None:
+            return reason
+    words = _word_count(paragraph, _MAX_CAPTION_WORDS)
+    if words <= _MAX_LEAD_WORDS:
+        if norm.startswith("\u00a9"):
+            return "copyright_notice"
+        lead = rules.lead.match(norm)
+        if lead is not None:
+            return lead.reason
+    if words <= _MAX_CAPTION_WORDS and paragraph[-1] not in _LINK_END and rules.credit_tail.search(norm[-120:]):
+        return "caption_credit"
+    return None
+
+
+def remove_boilerplate(paragraphs: list[str], headline: str) -> tuple[list[str], list[Removal], bool]:
+    """Drop boilerplate from one-line paragraphs.
+
+    Returns what is kept, what was removed, and whether the result is settled: running the
+    rules again on the kept paragraphs would remove nothing (``False`` only on adversarial
+    input, where cuts inside a paragraph kept exposing new ones).
+    """
+    rules = _rules()
+    removed: list[Removal] = []
+    settled = True
+    doc = normalise("\n".join(paragraphs))
+    doc_words = words(doc)
+    cjk = UNSPACED.search(doc) is not None
+    sentence = rules.sentence.candidates(doc, doc_words, cjk)
+    segment = rules.segment.candidates(doc, doc_words, cjk)
+    header = rules.header.candidates(doc, doc_words, cjk)
+
+    trimmed: list[str] = []
+    for paragraph in paragraphs:
+        # A cut joins two pieces, which could (rarely) expose a new caption or credit: the
+        # in-paragraph rules run until the paragraph stops changing.
+        for _ in range(_MAX_CUT_ROUNDS):
+            before = paragraph
+            if "|" in paragraph:
+                paragraph = _cut_pipe_captions(paragraph, rules, removed)
+            paragraph = _cut_bracketed_credits(paragraph, rules, removed)
+            paragraph = _cut_sentences(paragraph, sentence, removed)
+            if paragraph == before:
+                break
+        else:
+            settled = False
+        if paragraph:
+            trimmed.append(paragraph)
+
+    kept: list[str] = []
+    seen: set[str] = set()
+    headline_key = _key(headline)
+    low, high = len(headline) // 2 - 10, 2 * len(headline) + 40
+    previous = ""  # normalised form of the last paragraph kept
+    in_related = False
+    for paragraph in trimmed:
+        norm = normalise(paragraph)
+        if headline_key and low <= len(paragraph) <= high and _key(paragraph) == headline_key:
+            removed.append(Removal(_clip(paragraph), "repeated_headline"))
+            continue
+        if header and len(paragraph) <= _MAX_SENTENCE and _covered(norm, header):
+            in_related = True
+            removed.append(Removal(paragraph, "related_block"))
+            continue
+        reason = _paragraph_reason(paragraph, norm, segment, rules)
+        if reason is None and in_related and _link_like(paragraph):
+            reason = "related_block"
+        if reason is not None:
+            removed.append(Removal(_clip(paragraph), reason))
+            continue
+        in_related = False
+        if _is_duplicate(norm, previous, seen):
+            removed.append(Removal(_clip(paragraph), "duplicate_paragraph"))
+            continue
+        if paragraph[-1] in _STATEMENT_END and _word_count(paragraph, _MIN_REPEAT_WORDS) >= _MIN_REPEAT_WORDS:
+            seen.add(norm)
+        kept.append(paragraph)
+        previous = norm
+    return kept, removed, settled
