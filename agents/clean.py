@@ -17,7 +17,7 @@ from agents.language import detect_language
 from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
 
 if TYPE_CHECKING:
-    from faust.types import StreamT
+    from faust.types import EventT, StreamT
 
     from streams.app import Wiring
 
@@ -88,26 +88,22 @@ def register(wiring: Wiring) -> None:
     """Add the clean agent: ``stories.raw`` → ``stories.clean`` (key: language)."""
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
 
+    async def handle(event: EventT[bytes]) -> None:
+        message = event.message
+        metrics.received(message.topic)
+        payload = message.value if isinstance(message.value, bytes) else b""
+        content_type = dict(event.headers or {}).get("content-type")
+        if isinstance(content_type, bytes):
+            content_type = content_type.decode("latin-1")
+        source = wiring.kafka_source(message.topic, message.partition, message.offset)
+        for outcome in prepare(payload, content_type, source, message.timestamp, settings.max_payload_bytes):
+            if isinstance(outcome, DeadLetter):
+                await wiring.send_dead_letter(outcome)
+            else:
+                metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
+                metrics.language(outcome.language.code)
+                await wiring.send(topics.clean, outcome.language.code, outcome)
+
     @app.agent(topics.raw, name="clean")
     async def clean_agent(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            metrics.received(message.topic)
-            payload = message.value if isinstance(message.value, bytes) else b""
-            headers = dict(event.headers or {})
-            content_type = headers.get("content-type")
-            source = wiring.kafka_source(message.topic, message.partition, message.offset)
-            outcomes = prepare(
-                payload,
-                content_type.decode("latin-1") if isinstance(content_type, bytes) else content_type,
-                source,
-                message.timestamp,
-                settings.max_payload_bytes,
-            )
-            for outcome in outcomes:
-                if isinstance(outcome, DeadLetter):
-                    await wiring.send_dead_letter(outcome)
-                else:
-                    metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
-                    metrics.language(outcome.language.code)
-                    await wiring.send(topics.clean, outcome.language.code, outcome)
+        await wiring.consume(stream, handle)

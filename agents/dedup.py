@@ -20,15 +20,14 @@ import re
 import time
 import unicodedata
 from collections.abc import MutableMapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter
-from schemas.records import DedupTag, DuplicateNotice, RawStory, StoryInFlight, StoryRef
+from schemas.records import DedupTag, DuplicateNotice, RawStory, StoryInFlight, StoryRef, parse_timestamp
 from streams.codec import decode
 
 if TYPE_CHECKING:
-    from faust.types import StreamT
+    from faust.types import EventT, StreamT
 
     from streams.app import Wiring
 
@@ -57,7 +56,7 @@ def compare_versions(a: RawStory | dict[str, Any], b: RawStory | dict[str, Any])
     va, vb = _field(a, "version"), _field(b, "version")
     if va is not None and vb is not None and va != vb and va.isdigit() and vb.isdigit():
         return (int(va) > int(vb)) - (int(va) < int(vb))
-    ta, tb = _timestamp(_field(a, "versioncreated")), _timestamp(_field(b, "versioncreated"))
+    ta, tb = parse_timestamp(_field(a, "versioncreated")), parse_timestamp(_field(b, "versioncreated"))
     if ta is not None and tb is not None and ta != tb:
         return (ta > tb) - (ta < tb)
     if va != vb:
@@ -172,39 +171,37 @@ def _field(record: RawStory | dict[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _timestamp(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.timestamp()
-
-
 def register(wiring: Wiring) -> None:
     """Add the dedup agent: ``stories.clean`` → ``stories.unique`` | ``stories.duplicates``."""
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
     table = wiring.dedup_table
 
+    async def handle(event: EventT[bytes]) -> None:
+        message = event.message
+        metrics.received(message.topic)
+        payload = message.value if isinstance(message.value, bytes) else b""
+        try:
+            story = StoryInFlight.from_dict(decode(payload))
+            outcome = deduplicate(story, table, settings.dedup_window_seconds)
+        except Exception as error:  # noqa: BLE001 - a bad internal record is dead-lettered
+            source = wiring.kafka_source(message.topic, message.partition, message.offset)
+            await wiring.send_dead_letter(dead_letter(error, "dedup", payload, source, time.time()))
+            return
+        if isinstance(outcome, DuplicateNotice):
+            metrics.duplicate(outcome.kind)
+            await wiring.send(
+                topics.duplicates,
+                outcome.uri,
+                outcome,
+                received_at=story.received_at,
+                versioncreated=story.story.versioncreated,
+            )
+        else:
+            metrics.observe_stages(outcome.timings, ("dedup",))
+            if outcome.dedup is not None and outcome.dedup.status == "update":
+                metrics.update()
+            await wiring.send(topics.unique, outcome.story.uri, outcome)
+
     @app.agent(topics.clean, name="dedup")
     async def dedup_agent(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            metrics.received(message.topic)
-            payload = message.value if isinstance(message.value, bytes) else b""
-            try:
-                story = StoryInFlight.from_dict(decode(payload))
-                outcome = deduplicate(story, table, settings.dedup_window_seconds)
-            except Exception as error:  # noqa: BLE001 - a bad internal record is dead-lettered
-                source = wiring.kafka_source(message.topic, message.partition, message.offset)
-                await wiring.send_dead_letter(dead_letter(error, "dedup", payload, source, time.time()))
-                continue
-            if isinstance(outcome, DuplicateNotice):
-                metrics.duplicate(outcome.kind)
-                await wiring.send(topics.duplicates, outcome.uri, outcome, received_at=story.received_at)
-            else:
-                metrics.observe_stages(outcome.timings, ("dedup",))
-                if outcome.dedup is not None and outcome.dedup.status == "update":
-                    metrics.update()
-                await wiring.send(topics.unique, outcome.story.uri, outcome)
+        await wiring.consume(stream, handle)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter
 from schemas.ninjs import build_enriched
@@ -21,7 +21,7 @@ from schemas.records import DeadLetter, EnrichedStory, Mention, StoryInFlight
 from streams.codec import decode, encode
 
 if TYPE_CHECKING:
-    from faust.types import StreamT
+    from faust.types import EventT, StreamT
     from spacy.language import Language
 
     from streams.app import Wiring
@@ -135,28 +135,33 @@ def register(wiring: Wiring) -> None:
     """Add the entities agent: ``stories.unique`` → ``stories.enriched``, in batches."""
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
 
+    async def handle(event: EventT[bytes]) -> None:
+        message = event.message
+        metrics.received(message.topic)
+        payload = message.value if isinstance(message.value, bytes) else b""
+        try:
+            stories = [StoryInFlight.from_dict(decode(payload))]
+        except Exception as error:  # noqa: BLE001
+            source = wiring.kafka_source(message.topic, message.partition, message.offset)
+            await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
+            return
+        for outcome in enrich_or_dead_letter(stories, wiring.pipeline_version, settings.entities_enabled):
+            if isinstance(outcome, DeadLetter):
+                await wiring.send_dead_letter(outcome)
+                continue
+            metrics.observe_stages(outcome.enrichment.timings, ("entities",))
+            metrics.entities(outcome.enrichment.entities)
+            await wiring.send(
+                topics.enriched,
+                outcome.item["uri"],
+                outcome,
+                received_at=outcome.enrichment.received_at,
+                versioncreated=outcome.item.get("versioncreated"),
+            )
+
     @app.agent(topics.unique, name="entities")
     async def entities_agent(stream: StreamT[bytes]) -> None:
-        async for events in cast(Any, stream).take_events(settings.entities_batch_size, within=0.05):
-            stories: list[StoryInFlight] = []
-            for event in events:
-                message = event.message
-                metrics.received(message.topic)
-                payload = message.value if isinstance(message.value, bytes) else b""
-                try:
-                    stories.append(StoryInFlight.from_dict(decode(payload)))
-                except Exception as error:  # noqa: BLE001
-                    source = wiring.kafka_source(message.topic, message.partition, message.offset)
-                    await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
-            for outcome in enrich_or_dead_letter(stories, wiring.pipeline_version, settings.entities_enabled):
-                if isinstance(outcome, DeadLetter):
-                    await wiring.send_dead_letter(outcome)
-                    continue
-                metrics.observe_stages(outcome.enrichment.timings, ("entities",))
-                metrics.entities(outcome.enrichment.entities)
-                await wiring.send(
-                    topics.enriched, outcome.item["uri"], outcome, received_at=outcome.enrichment.received_at
-                )
+        await wiring.consume(stream, handle)
 
 
 def enrich_or_dead_letter(

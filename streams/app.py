@@ -6,14 +6,16 @@ worker command (``wirestream worker``) runs the one built from the environment.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-from faust.types import TopicT
+from faust.types import EventT, StreamT, TopicT
 
-from schemas.records import DeadLetter, KafkaSource
+from schemas.records import DeadLetter, KafkaSource, parse_timestamp
 from streams.codec import encode
 from streams.metrics import Metrics, package_version
 from streams.settings import Settings
@@ -33,10 +35,19 @@ class Topics:
 
 @dataclass(slots=True)
 class Readiness:
-    """What ``/readyz`` reports: models loaded; partitions and tables come from the app."""
+    """The worker's own state: models loaded, event-loop heartbeat, and shutdown drain.
+
+    ``/readyz`` reports ``models_loaded`` (partitions and tables come from the app);
+    ``draining`` and ``in_flight`` let a SIGTERM finish the stories being processed.
+    """
 
     models_loaded: bool = False
     last_tick: float = field(default_factory=time.monotonic)
+    draining: bool = False
+    in_flight: int = 0
+
+
+Handler = Callable[[EventT[bytes]], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -56,11 +67,41 @@ class Wiring:
         """The coordinates of a consumed message."""
         return KafkaSource(topic, partition, offset)
 
-    async def send(self, topic: TopicT, key: str, record: Any, received_at: float | None = None) -> None:
-        """Encode ``record`` as JSON and send it; counts it and its end-to-end latency."""
+    async def consume(self, stream: StreamT[bytes], handle: Handler) -> None:
+        """Feed the stream's events to ``handle`` one at a time, counting the one in flight.
+
+        Faust acknowledges an event once the loop moves past it, and also when the agent is
+        cancelled with the event in hand; an acknowledged offset gets committed. So a clean
+        stop must never cancel a story half-handled: :class:`streams.worker.GracefulWorker`
+        first stops the flow of events, waits until ``in_flight`` is zero, and only then stops
+        the agents. Events fetched but not handled are never acknowledged and are read again by
+        whichever worker gets their partition next.
+        """
+        state = self.readiness
+        async for event in stream.events():
+            state.in_flight += 1
+            try:
+                await handle(event)
+            finally:
+                state.in_flight -= 1
+            if state.draining:
+                await asyncio.Event().wait()  # take nothing more; the stop cancels this wait
+
+    async def send(
+        self,
+        topic: TopicT,
+        key: str,
+        record: Any,
+        received_at: float | None = None,
+        versioncreated: str | None = None,
+    ) -> None:
+        """Encode ``record`` as JSON and send it; counts it, its latency since arrival on the raw
+        topic and its age since ``versioncreated``."""
         await topic.send(key=key.encode("utf-8"), value=encode(record))
-        latency = None if received_at is None else time.time() - received_at
-        self.metrics.emitted(topic.get_topic_name(), latency)
+        now = time.time()
+        latency = None if received_at is None else now - received_at
+        created = parse_timestamp(versioncreated)
+        self.metrics.emitted(topic.get_topic_name(), latency, None if created is None else now - created)
 
     async def send_dead_letter(self, letter: DeadLetter) -> None:
         """Send a dead letter (key: the failed message's coordinates) and count its reason."""
@@ -121,10 +162,11 @@ def create_app(settings: Settings) -> Wiring:
     )
 
     from agents import clean, dedup, entities
-    from streams import web
+    from streams import metrics, web
 
     clean.register(wiring)
     dedup.register(wiring)
     entities.register(wiring)
     web.register(wiring)
+    metrics.register(wiring)
     return wiring

@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import logging.config
 import sys
-import time
 from pathlib import Path
 
 import orjson
 
 from streams.settings import Settings, SettingsError, markdown_table
-
-log = logging.getLogger("wirestream")
 
 
 def _settings() -> Settings:
@@ -44,33 +39,9 @@ def _run(coroutine: object) -> object:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Create the topics, load the models, then run the Faust worker until SIGTERM/SIGINT."""
-    import faust
+    from streams.worker import run_worker
 
-    from agents import entities, language
-    from streams.app import create_app
-    from streams.logs import logging_config
-    from streams.topics import ensure_topics
-
-    settings = _settings()
-    config = logging_config(settings.log_level)
-    logging.config.dictConfig(config)
-    _run(ensure_topics(settings))
-    wiring = create_app(settings)
-    started = time.perf_counter()
-    language.warm_up()
-    if settings.entities_enabled:
-        for code, seconds in entities.warm_up().items():
-            wiring.metrics.model_load_seconds.labels(code).set(seconds)
-    wiring.readiness.models_loaded = True
-    log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 3)})
-    worker = faust.Worker(
-        wiring.app,
-        loglevel=settings.log_level,
-        logging_config=config,
-        quiet=True,
-        loop=asyncio.get_event_loop(),
-    )
-    worker.execute_from_commandline()
+    run_worker(_settings())
     return 0
 
 

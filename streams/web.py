@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any, cast
-
-from prometheus_client import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
     from faust.web import Request, Response, View
@@ -14,6 +13,8 @@ if TYPE_CHECKING:
 
 HEALTH_TICK_SECONDS = 1.0
 MAX_LOOP_STALL_SECONDS = 10.0
+# aiohttp refuses a charset inside content_type; the text format is UTF-8 by definition.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 def readiness(wiring: Wiring) -> dict[str, Any]:
@@ -27,20 +28,28 @@ def readiness(wiring: Wiring) -> dict[str, Any]:
         "tables_recovered": tables_recovered,
         "models_loaded": wiring.readiness.models_loaded,
     }
-    return {"ready": all(checks.values()), "checks": checks, "assigned_partitions": len(assigned)}
+    draining = wiring.readiness.draining
+    return {
+        "ready": all(checks.values()) and not draining,
+        "checks": checks,
+        "draining": draining,
+        "assigned_partitions": len(assigned),
+    }
 
 
 def register(wiring: Wiring) -> None:
     """Add the web views and the event-loop heartbeat they check."""
     app, metrics, state = wiring.app, wiring.metrics, wiring.readiness
 
-    @app.timer(HEALTH_TICK_SECONDS)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
-        state.last_tick = time.monotonic()
+        while True:  # cancelled when the app stops
+            state.last_tick = time.monotonic()
+            await asyncio.sleep(HEALTH_TICK_SECONDS)
 
     @app.page("/metrics")
     async def metrics_view(web: View, request: Request) -> Response:
-        return web.bytes(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+        return web.bytes(metrics.exposition(), content_type=METRICS_CONTENT_TYPE)
 
     @app.page("/healthz")
     async def health_view(web: View, request: Request) -> Response:

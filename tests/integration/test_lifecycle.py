@@ -1,0 +1,84 @@
+"""The worker as a service: SIGTERM restarts lose and double nothing; health and readiness answer."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.client import consume, produce
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+def story(i: int) -> bytes:
+    return orjson.dumps(
+        {
+            "uri": f"urn:test:lifecycle-{i}",
+            "headline": f"Harbour report {i}",
+            "body_text": f"Ship {i} reached the port of Rotterdam on Wednesday with {i * 11} containers, the "
+            f"harbour authority said. Dock workers unloaded cargo number {i * 17} before the storm.",
+        }
+    )
+
+
+def test_sigterm_restart_loses_and_doubles_nothing(settings: Settings, start_worker: Any) -> None:
+    asyncio.run(ensure_topics(settings))
+    total = 80
+    first = start_worker(settings, "before-sigterm")
+
+    def publish() -> None:
+        for start in range(0, total, 10):
+            asyncio.run(
+                produce(settings.bootstrap_servers, settings.topic_raw, [story(i) for i in range(start, start + 10)])
+            )
+            time.sleep(0.5)
+
+    publisher = threading.Thread(target=publish)
+    publisher.start()
+    time.sleep(2.0)
+    began = time.monotonic()
+    exit_code = first.stop(signal.SIGTERM, timeout=settings.shutdown_grace_seconds + 10)
+    stopped_in = time.monotonic() - began
+    assert exit_code == 0, first.tail()
+    assert stopped_in < settings.shutdown_grace_seconds
+    start_worker(settings, "after-sigterm")
+    publisher.join()
+
+    outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
+    records = asyncio.run(consume(settings.bootstrap_servers, outputs, expected=total + 1, timeout=120, idle=15))
+    counts = Counter(r["item"]["uri"] for t, r in records if t == settings.topic_enriched)
+    assert {t for t, _ in records} == {settings.topic_enriched}
+    assert set(counts) == {f"urn:test:lifecycle-{i}" for i in range(total)}, "lost stories"
+    assert max(counts.values()) == 1, [uri for uri, n in counts.items() if n > 1]
+
+
+def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> None:
+    asyncio.run(ensure_topics(settings))
+    worker = start_worker(settings)
+    status, body = worker.get("/healthz")
+    health = orjson.loads(body)
+    assert status == 200 and health["alive"] is True, body
+    assert health["event_loop_last_tick_seconds_ago"] < 5
+    deadline = time.monotonic() + 30  # a second rebalance right after the first makes it flip briefly
+    while True:
+        status, body = worker.get("/readyz")
+        ready = orjson.loads(body)
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status == 200, (body, worker.tail())
+    assert ready["ready"] is True
+    assert ready["checks"] == {"partitions_assigned": True, "tables_recovered": True, "models_loaded": True}
+    assert ready["assigned_partitions"] > 0
+    worker.stop()
+    status_code = worker.process.returncode
+    assert status_code == 0
