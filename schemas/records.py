@@ -10,12 +10,23 @@ with each record's ``from_dict``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 EntityType = Literal["PER", "ORG", "LOC", "MISC"]
 DuplicateKind = Literal["exact", "near", "stale"]
 DedupStatus = Literal["new", "update"]
 Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
+
+
+def parse_timestamp(value: str | None) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time (``Z`` accepted), or None if unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- sources

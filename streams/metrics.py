@@ -10,10 +10,16 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterable
 from importlib import metadata
+from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 from schemas.records import Mention
+
+if TYPE_CHECKING:
+    from streams.app import Wiring
+
+LAG_REFRESH_SECONDS = 5.0
 
 STAGE_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -58,6 +64,10 @@ class Metrics:
             "wirestream_end_to_end_latency_seconds", "From arrival on the raw topic to emit, per output topic.",
             ["topic"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
+        self.story_age_seconds = Histogram(
+            "wirestream_story_age_seconds", "From the story's versioncreated to emit, per output topic.",
+            ["topic"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
         self.duplicates_total = Counter(
             "wirestream_duplicates_total", "Duplicates found, per kind (exact, near, stale).", ["kind"], registry=r
         )
@@ -71,6 +81,15 @@ class Metrics:
         self.entities_total = Counter(
             "wirestream_entities_total", "Entity mentions tagged, per type.", ["type"], registry=r
         )
+        self.consumer_lag = Gauge(
+            "wirestream_consumer_lag_messages", "Log end offset minus committed offset, per assigned partition.",
+            ["topic", "partition"], registry=r,
+        )  # fmt: skip
+        self.rebalances_total = Counter("wirestream_rebalances_total", "Partition assignments received.", registry=r)
+        self.dedup_entries = Gauge(
+            "wirestream_dedup_table_entries", "Entries in this worker's dedup table (stories, texts, decisions).",
+            registry=r,
+        )  # fmt: skip
         self.model_load_seconds = Gauge(
             "wirestream_model_load_seconds", "Time to load each NER model.", ["language"], registry=r
         )
@@ -83,10 +102,12 @@ class Metrics:
     def received(self, topic: str) -> None:
         self.received_total.labels(topic).inc()
 
-    def emitted(self, topic: str, latency_seconds: float | None = None) -> None:
+    def emitted(self, topic: str, latency_seconds: float | None = None, age_seconds: float | None = None) -> None:
         self.emitted_total.labels(topic).inc()
         if latency_seconds is not None and latency_seconds >= 0:
             self.latency_seconds.labels(topic).observe(latency_seconds)
+        if age_seconds is not None and age_seconds >= 0:
+            self.story_age_seconds.labels(topic).observe(age_seconds)
 
     def observe_stages(self, timings: dict[str, float], stages: Iterable[str]) -> None:
         for stage in stages:
@@ -112,3 +133,25 @@ class Metrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)
+
+
+def register(wiring: Wiring) -> None:
+    """Keep the gauges that describe the consumer (lag, rebalances, table size) up to date."""
+    app, metrics = wiring.app, wiring.metrics
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def count_rebalance(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
+        metrics.rebalances_total.inc()
+
+    @app.timer(LAG_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
+    async def refresh_gauges() -> None:
+        monitor = cast(Any, app.monitor)
+        assigned = app.consumer.assignment() if app.consumer else set()
+        metrics.consumer_lag.clear()
+        for tp in assigned:
+            end = monitor.tp_end_offsets.get(tp)
+            if end is None:
+                continue
+            committed = monitor.tp_committed_offsets.get(tp, 0)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
+        metrics.dedup_entries.set(len(cast(Any, wiring.dedup_table).data))

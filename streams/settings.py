@@ -45,8 +45,13 @@ class Settings:
     dedup_window_seconds: float = _setting(7 * 24 * 3600.0, "How long dedup remembers a story (seconds).")
     store: str = _setting("memory://", "Faust table store: `memory://` or `rocksdb://` (durable, needs rocksdict).")
     data_dir: str = _setting(".local/worker", "Directory for the worker's table data (RocksDB).")
+    language_short_text_model: str = _setting(
+        "lite", "Second-opinion model for short text: `lite`, `full` (more accurate, +1.2 GB, slow to load) or `off`."
+    )
     entities_enabled: bool = _setting(True, "Run the entity stage (false: pass stories through untagged).")
-    entities_batch_size: int = _setting(16, "Stories tagged per batch by the entity stage.")
+    entities_batch_size: int = _setting(
+        16, "Stories tagged per batch by `wirestream enrich` (the worker tags one at a time)."
+    )
     web_host: str = _setting("127.0.0.1", "Address the worker's web server binds (metrics, health).")
     web_port: int = _setting(6066, "Port of the worker's web server (`/metrics`, `/healthz`, `/readyz`).")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
@@ -99,6 +104,8 @@ class Settings:
             _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
         if self.shutdown_grace_seconds <= 0:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
+        if self.language_short_text_model not in ("full", "lite", "off"):
+            _fail("language_short_text_model", self.language_short_text_model, "full, lite or off")
         if self.log_level not in _LOG_LEVELS:
             _fail("log_level", self.log_level, "one of " + ", ".join(_LOG_LEVELS))
         if not self.store.startswith(("memory://", "rocksdb://")):
