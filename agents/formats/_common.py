@@ -50,8 +50,7 @@ def decode_utf8(payload: bytes, fmt: str) -> str:
         bad = payload[exc.start : exc.start + 4]
         raise fail(
             "InvalidUtf8",
-            f"{fmt} payload is not valid UTF-8: {exc.reason} at byte offset {exc.start} "
-            f"(bytes {bad.hex(' ')})",
+            f"{fmt} payload is not valid UTF-8: {exc.reason} at byte offset {exc.start} (bytes {bad.hex(' ')})",
         ) from None
 
 

@@ -103,9 +103,7 @@ def parse_xml_bytes(payload: bytes, fmt: str = "XML") -> Element:
     text = _DECL.sub("", decode_xml(payload, fmt), count=1)
     if "&" in text:
         text = _ENTITY.sub(_entity, text)
-    parser = DefusedXMLParser(
-        target=_BoundedBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True
-    )
+    parser = DefusedXMLParser(target=_BoundedBuilder(), forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
         parser.feed(text)
         root: Element = parser.close()

@@ -42,17 +42,12 @@ _ANPA_HEADER = re.compile(r"^(?P<pri>[A-Za-z0-9])\s(?P<cat>[A-Za-z0-9])[\x11-\x1
 _ANPA_TRAILER = re.compile(
     r"(?P<src>[A-Z][A-Za-z]*)-\w+-(?P<m>\d\d)-(?P<d>\d\d)-(?P<y>\d\d)\s+(?P<hh>\d\d)(?P<mi>\d\d)\s*GMT"
 )
-_7901_TRAILER = re.compile(
-    r"(?P<d>\d\d)(?P<hh>\d\d)(?P<mi>\d\d)\s+(?:GMT\s+)?(?P<mon>[^\W\d_]{3})\s+(?P<y>\d\d)"
-)
+_7901_TRAILER = re.compile(r"(?P<d>\d\d)(?P<hh>\d\d)(?P<mi>\d\d)\s+(?:GMT\s+)?(?P<mon>[^\W\d_]{3})\s+(?P<y>\d\d)")
 _LEAD = re.compile(r"^(\d+)(?:st|nd|rd|th)\s*Ld", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORDCOUNT_SUFFIX = re.compile(r",\s*\d+\s*$")
 _MONTHS: Final = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
 } | {
     "mrz": 3,
     "mär": 3,
@@ -101,9 +96,7 @@ def _lines(text: str) -> list[str]:
 
 
 #: C0 controls and DEL → space, except tab / newlines, and the ANPA table-row mark (BS) → tab.
-_CONTROL_TABLE: Final = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]} | {
-    0x08: "\t"
-}
+_CONTROL_TABLE: Final = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]} | {0x08: "\t"}
 
 
 def _clean_line(line: str) -> str:
@@ -164,9 +157,7 @@ def _anpa_head(lines: list[str]) -> tuple[_Head, int]:
     while i < len(lines) and not lines[i].strip():
         i += 1
     if i < len(lines) and _is_caret_line(lines[i]):
-        head.slug = (
-            _WORDCOUNT_SUFFIX.sub("", _clean_line(lines[i]).split("< ^")[-1].lstrip("^")).strip() or None
-        )
+        head.slug = _WORDCOUNT_SUFFIX.sub("", _clean_line(lines[i]).split("< ^")[-1].lstrip("^")).strip() or None
         i += 1
     run_end = i
     while run_end < len(lines) and _is_caret_line(lines[run_end]):

@@ -32,9 +32,7 @@ from schemas.records import AgencyTag, RawStory
 FORMAT: Final = "newsml-g2"
 
 #: Item elements of NewsML-G2; only ``newsItem`` can carry a story.
-ITEM_TAGS: Final = frozenset(
-    {"newsItem", "packageItem", "conceptItem", "knowledgeItem", "planningItem", "catalogItem"}
-)
+ITEM_TAGS: Final = frozenset({"newsItem", "packageItem", "conceptItem", "knowledgeItem", "planningItem", "catalogItem"})
 
 #: Scheme aliases of the IPTC standard catalog that we expand to URIs.
 KNOWN_SCHEMES: Final = {
@@ -91,9 +89,7 @@ def _tags(item: Element, content_meta: Element | None) -> list[AgencyTag]:
     tags: list[AgencyTag] = []
     for subject in kids(content_meta, "subject"):
         uri = attr(subject, "uri") or expand_qcode(attr(subject, "qcode"), schemes)
-        tag = AgencyTag(
-            _kind(attr(subject, "type")), name=_name(subject), uri=uri, literal=attr(subject, "literal")
-        )
+        tag = AgencyTag(_kind(attr(subject, "type")), name=_name(subject), uri=uri, literal=attr(subject, "literal"))
         add_tag(tags, tag)
     return tags
 

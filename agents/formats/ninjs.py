@@ -339,9 +339,7 @@ def parse_ninjs(payload: bytes, *, need_body: bool = True) -> list[RawStory]:
         story = story_from_ninjs(item, need_body=False)
         text = has_text(story.body, story.body_type)
         kind = f"ninjs {item.get('type') or 'item'}"
-        results.append(
-            ItemResult(story.uri, kind, story if text else None, item.get("type") in (None, "text"))
-        )
+        results.append(ItemResult(story.uri, kind, story if text else None, item.get("type") in (None, "text")))
     return collect(results, FORMAT)
 
 

@@ -181,9 +181,7 @@ def story_from_nitf(nitf: Element, *, fmt: str = FORMAT, need_body: bool = True)
         None,
     )
     slugline = (
-        slug_meta
-        or attr(kid(docdata, "key-list", "keyword"), "key")
-        or (attr(du_key, "key") if doc_id else None)
+        slug_meta or attr(kid(docdata, "key-list", "keyword"), "key") or (attr(du_key, "key") if doc_id else None)
     )
     return RawStory(
         uri=uri,
