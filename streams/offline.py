@@ -63,6 +63,9 @@ class OfflineRun:
     """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
 
     def __init__(self, settings: Settings, out_dir: Path) -> None:
+        from agents import language
+
+        language.warm_up(settings.language_short_text_model)
         self.settings = settings
         self.state: dict[str, Any] = {}
         self.version = package_version("wirestream")

@@ -30,7 +30,7 @@ async def wiring(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Wiring,
     """An app with memory tables whose sends are recorded instead of produced."""
     sent: list[tuple[str, str, Any]] = []
 
-    async def record_send(self: Wiring, topic: Any, key: str, record: Any, received_at: float | None = None) -> None:
+    async def record_send(self: Wiring, topic: Any, key: str, record: Any, **timing: Any) -> None:
         sent.append((topic.get_topic_name(), key, record))
 
     monkeypatch.setattr(Wiring, "send", record_send)
