@@ -89,14 +89,11 @@ def register(wiring: Wiring) -> None:
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
 
     async def handle(event: EventT[bytes]) -> None:
-        message = event.message
-        metrics.received(message.topic)
-        payload = message.value if isinstance(message.value, bytes) else b""
+        payload, source = wiring.receive(event)
         content_type = dict(event.headers or {}).get("content-type")
         if isinstance(content_type, bytes):
             content_type = content_type.decode("latin-1")
-        source = wiring.kafka_source(message.topic, message.partition, message.offset)
-        for outcome in prepare(payload, content_type, source, message.timestamp, settings.max_payload_bytes):
+        for outcome in prepare(payload, content_type, source, event.message.timestamp, settings.max_payload_bytes):
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)
             else:

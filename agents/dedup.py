@@ -177,14 +177,11 @@ def register(wiring: Wiring) -> None:
     table = wiring.dedup_table
 
     async def handle(event: EventT[bytes]) -> None:
-        message = event.message
-        metrics.received(message.topic)
-        payload = message.value if isinstance(message.value, bytes) else b""
+        payload, source = wiring.receive(event)
         try:
             story = StoryInFlight.from_dict(decode(payload))
             outcome = deduplicate(story, table, settings.dedup_window_seconds)
         except Exception as error:  # noqa: BLE001 - a bad internal record is dead-lettered
-            source = wiring.kafka_source(message.topic, message.partition, message.offset)
             await wiring.send_dead_letter(dead_letter(error, "dedup", payload, source, time.time()))
             return
         if isinstance(outcome, DuplicateNotice):

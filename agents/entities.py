@@ -132,17 +132,14 @@ def enrich(stories: Sequence[StoryInFlight], pipeline_version: str) -> list[Enri
 
 
 def register(wiring: Wiring) -> None:
-    """Add the entities agent: ``stories.unique`` → ``stories.enriched``, in batches."""
+    """Add the entities agent: ``stories.unique`` → ``stories.enriched``."""
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
 
     async def handle(event: EventT[bytes]) -> None:
-        message = event.message
-        metrics.received(message.topic)
-        payload = message.value if isinstance(message.value, bytes) else b""
+        payload, source = wiring.receive(event)
         try:
             stories = [StoryInFlight.from_dict(decode(payload))]
         except Exception as error:  # noqa: BLE001
-            source = wiring.kafka_source(message.topic, message.partition, message.offset)
             await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
             return
         for outcome in enrich_or_dead_letter(stories, wiring.pipeline_version, settings.entities_enabled):

@@ -62,10 +62,12 @@ class Wiring:
     pipeline_version: str
     readiness: Readiness
 
-    @staticmethod
-    def kafka_source(topic: str, partition: int, offset: int) -> KafkaSource:
-        """The coordinates of a consumed message."""
-        return KafkaSource(topic, partition, offset)
+    def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
+        """Count a consumed message; return its value bytes and its coordinates."""
+        message = event.message
+        self.metrics.received(message.topic)
+        payload = message.value if isinstance(message.value, bytes) else b""
+        return payload, KafkaSource(message.topic, message.partition, message.offset)
 
     async def consume(self, stream: StreamT[bytes], handle: Handler) -> None:
         """Feed the stream's events to ``handle`` one at a time, counting the one in flight.
