@@ -63,9 +63,12 @@ class OfflineRun:
     """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
 
     def __init__(self, settings: Settings, out_dir: Path) -> None:
-        from agents import language
+        from agents import cleaning, entities, language
 
+        cleaning.warm_up()
         language.warm_up(settings.language_short_text_model)
+        if settings.entities_enabled:
+            entities.warm_up()
         self.settings = settings
         self.state: dict[str, Any] = {}
         self.version = package_version("wirestream")

@@ -80,9 +80,10 @@ def run_worker(settings: Settings) -> None:
         log.info("created topics", extra={"topics": created})
     wiring = create_app(settings)
 
-    from agents import entities, language
+    from agents import cleaning, entities, language
 
     started = time.perf_counter()
+    cleaning.warm_up()
     language_seconds = language.warm_up(settings.language_short_text_model)
     wiring.metrics.model_load_seconds.labels("language").set(language_seconds)
     if settings.entities_enabled:
