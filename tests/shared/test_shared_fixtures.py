@@ -350,11 +350,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "pubstatus": "usable",
         "provider": "Agencia EFE",
         **_body_has("Tegucigalpa, Jan 2 (EFE).- Test body."),
-        "tags+": [
-            AgencyTag(
-                "subject", "Executive (government)", "http://cv.iptc.org/newscodes/subjectcode/11006005"
-            )
-        ],
+        "tags+": [AgencyTag("subject", "Executive (government)", "http://cv.iptc.org/newscodes/subjectcode/11006005")],
     },
     SD + "nitf-ntb.xml": {
         "uri": "faktisk-d9cde75b-256e-4989-b6a3-b8ad27f43a5c_47",
@@ -410,11 +406,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "located": "Athens",
         "urgency": 5,  # from the envelope's Priority
         "provider": "ΑΠΕ-ΜΠΕ",
-        "tags+": [
-            AgencyTag(
-                "subject", "Employment/Unemployment", "http://cv.iptc.org/newscodes/subjectcode/09003000"
-            )
-        ],
+        "tags+": [AgencyTag("subject", "Employment/Unemployment", "http://cv.iptc.org/newscodes/subjectcode/09003000")],
     },
     "iptc-ninjs/examples/NewsML/businesswire-newsml-20130605006126.xml": {
         "uri": "urn:newsml:businesswire.com:20010714:20130605006126",

@@ -39,9 +39,7 @@ def test_anpa_first_take_and_content_type_with_charset() -> None:
 
 
 def test_iptc7901_story() -> None:
-    (story,) = parse_payload(
-        (GOLDEN / "iptc7901_latin1.txt").read_bytes(), "text/vnd.iptc.7901; charset=iso-8859-1"
-    )
+    (story,) = parse_payload((GOLDEN / "iptc7901_latin1.txt").read_bytes(), "text/vnd.iptc.7901; charset=iso-8859-1")
     assert story.uri == "urn:wirestream:iptc-7901:exw:2024-03-08:eca042"
     assert story.format == "iptc-7901"
     assert story.headline == "Fire at Hamburg harbour under control"

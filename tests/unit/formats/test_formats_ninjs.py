@@ -71,9 +71,7 @@ def test_ninjs2_golden() -> None:
     assert story.urgency == 3
     assert story.url == "https://example.org/news/bruecke"
     assert story.provider == "dpa"
-    assert (
-        AgencyTag("organisation", "Stadt Dresden", "https://www.wikidata.org/wiki/Q1731", None) in story.tags
-    )
+    assert AgencyTag("organisation", "Stadt Dresden", "https://www.wikidata.org/wiki/Q1731", None) in story.tags
     assert AgencyTag("place", "Dresden", None, "dresden") in story.tags
     assert [t.kind for t in story.tags] == ["subject", "person", "organisation", "place"]
 
@@ -111,9 +109,7 @@ def test_body_xhtml_and_other_body_suffixes() -> None:
 
 
 def test_bodies_first_when_no_main_and_empty_entries_skipped() -> None:
-    story = one(
-        js({"uri": "u", "bodies": [{"value": " "}, {"value": "second", "contenttype": "text/plain"}]})
-    )
+    story = one(js({"uri": "u", "bodies": [{"value": " "}, {"value": "second", "contenttype": "text/plain"}]}))
     assert (story.body, story.body_type) == ("second", "text/plain")
 
 
@@ -199,9 +195,7 @@ def test_array_is_sniffed_as_json() -> None:
     assert error(b"  [ ]").error_type == "NotAnObject"
 
 
-@pytest.mark.parametrize(
-    "obj", [{"body_text": "b"}, {"uri": "", "body_text": "b"}, {"uri": "  ", "body_text": "b"}]
-)
+@pytest.mark.parametrize("obj", [{"body_text": "b"}, {"uri": "", "body_text": "b"}, {"uri": "  ", "body_text": "b"}])
 def test_missing_uri(obj: dict[str, Any]) -> None:
     assert error(js(obj)).error_type == "MissingUri"
 

@@ -47,9 +47,7 @@ def test_g2_news_item() -> None:
     assert story.tags == [
         AgencyTag("subject", "crime, law and justice", "http://cv.iptc.org/newscodes/mediatopic/02000000"),
         AgencyTag("person", "Jane Smith", None, "jane-smith"),
-        AgencyTag(
-            "organisation", "London Fire Brigade", "https://example.org/org/fire-brigade"
-        ),  # inline catalog
+        AgencyTag("organisation", "London Fire Brigade", "https://example.org/org/fire-brigade"),  # inline catalog
         AgencyTag("place", "London", "http://sws.geonames.org/2643743/"),
     ]
 
@@ -151,10 +149,7 @@ def test_nitf_embargoed_is_withheld_and_bad_urgency_rejected() -> None:
 
 
 def test_nitf_without_body_content() -> None:
-    assert (
-        error(b"<nitf><head><docdata><doc-id id-string='n'/></docdata></head></nitf>").error_type
-        == "EmptyBody"
-    )
+    assert error(b"<nitf><head><docdata><doc-id id-string='n'/></docdata></head></nitf>").error_type == "EmptyBody"
 
 
 # --------------------------------------------------------------------------- NewsML 1.2
@@ -246,9 +241,7 @@ def test_decode_rules() -> None:
         "<a>\u201cx\u201d</a>"
     )
     # A Latin-1 declaration over UTF-8 bytes: the bytes win.
-    assert decode_xml('<?xml version="1.0" encoding="iso-8859-1"?><a>é</a>'.encode(), "t").endswith(
-        "<a>é</a>"
-    )
+    assert decode_xml('<?xml version="1.0" encoding="iso-8859-1"?><a>é</a>'.encode(), "t").endswith("<a>é</a>")
     # Undeclared and not UTF-8: Windows-1252.
     assert decode_xml(b"<a>caf\xe9</a>", "t") == "<a>café</a>"
     assert decode_xml("<a>ü</a>".encode("utf-16"), "t") == "<a>ü</a>"
