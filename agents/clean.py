@@ -25,8 +25,14 @@ Outcome = StoryInFlight | DeadLetter
 
 
 def clean_story(story: RawStory) -> CleanText:
-    """Clean a story's headline and body; a body with no text left is a :class:`StageError`."""
+    """Clean a story's headline and body.
+
+    A body with no text left after cleaning is a :class:`StageError`; a metadata-only item
+    (``body`` None: a picture, an event, a metadata update) passes with an empty body.
+    """
     clean = clean_text(story.headline, story.body, story.body_type)
+    if story.body is None:
+        return clean
     if not clean.body.strip():
         raise StageError("clean", "EmptyAfterCleaning", f"story {story.uri!r} has no article text after cleaning")
     return clean

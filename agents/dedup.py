@@ -37,13 +37,13 @@ Outcome = StoryInFlight | DuplicateNotice
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def fingerprint(headline: str, body: str) -> str:
+def fingerprint(body: str) -> str | None:
     """Fingerprint of the normalised clean body: case, accents' composition, punctuation and
-    spacing do not count, so a re-send with other quotes or line breaks is an exact copy."""
-    text = unicodedata.normalize("NFKC", body).casefold()
-    words = _NON_WORD.sub(" ", text).split()
+    spacing do not count, so a re-send with other quotes or line breaks is an exact copy.
+    None for a body without words (a metadata-only item): there is no text to compare."""
+    words = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", body).casefold()).split()
     if not words:
-        words = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", headline).casefold()).split()
+        return None
     return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -84,7 +84,7 @@ def deduplicate(story: StoryInFlight, state: State, window_seconds: float) -> Ou
 
 def _decide(story: StoryInFlight, state: State, window: float) -> tuple[Outcome, dict[str, Any]]:
     raw, now = story.story, story.received_at
-    fp = fingerprint(story.clean.headline, story.clean.body)
+    fp = fingerprint(story.clean.body)
     uri_key = "u:" + raw.uri
     seen_uri = _live(state.get(uri_key), now, window)
     current = {"version": raw.version, "versioncreated": raw.versioncreated, "fingerprint": fp, "seen_at": now}
@@ -95,18 +95,24 @@ def _decide(story: StoryInFlight, state: State, window: float) -> tuple[Outcome,
         if order == 0:
             return _duplicate(story, "exact", earlier, 1.0)
         if order < 0:
-            return _duplicate(story, "stale", earlier, 1.0 if seen_uri["fingerprint"] == fp else 0.0)
-        state[uri_key] = current
-        state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": now}
-        return _passes(story, DedupTag(fp, "update", earlier))
+            same_text = fp is not None and seen_uri["fingerprint"] == fp
+            return _duplicate(story, "stale", earlier, 1.0 if same_text else 0.0)
+        _remember(state, story, fp, current)
+        return _passes(story, DedupTag(fp or "", "update", earlier))
 
-    seen_text = _live(state.get("f:" + fp), now, window)
+    seen_text = None if fp is None else _live(state.get("f:" + fp), now, window)
     if seen_text is not None:
         return _duplicate(story, "exact", StoryRef(seen_text["uri"], seen_text["version"]), 1.0)
 
-    state[uri_key] = current
-    state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": now}
-    return _passes(story, DedupTag(fp, "new", None))
+    _remember(state, story, fp, current)
+    return _passes(story, DedupTag(fp or "", "new", None))
+
+
+def _remember(state: State, story: StoryInFlight, fp: str | None, current: dict[str, Any]) -> None:
+    raw = story.story
+    state["u:" + raw.uri] = current
+    if fp is not None:
+        state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": story.received_at}
 
 
 def _passes(story: StoryInFlight, tag: DedupTag) -> tuple[Outcome, dict[str, Any]]:

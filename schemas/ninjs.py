@@ -18,7 +18,7 @@ _PUBSTATUS = {"usable", "withheld", "canceled"}
 def build_item(story: StoryInFlight, mentions: list[Mention]) -> dict[str, Any]:
     """The ninjs 2.2 object for a story: clean text, detected language, entities."""
     raw = story.story
-    item: dict[str, Any] = {"uri": raw.uri, "type": "text", "representationtype": "full"}
+    item: dict[str, Any] = {"uri": raw.uri, "type": raw.item_type or "text", "representationtype": "full"}
     for name in ("version", "versioncreated", "firstcreated", "located", "slugline"):
         value = getattr(raw, name)
         if value:
@@ -36,9 +36,10 @@ def build_item(story: StoryInFlight, mentions: list[Mention]) -> dict[str, Any]:
         item["language"] = language
     if story.clean.headline:
         item["headlines"] = [{"role": "main", "value": story.clean.headline}]
-    item["bodies"] = [
-        {"role": "main", "contenttype": "text/plain", "value": story.clean.body, "charcount": len(story.clean.body)}
-    ]
+    if story.clean.body:
+        item["bodies"] = [
+            {"role": "main", "contenttype": "text/plain", "value": story.clean.body, "charcount": len(story.clean.body)}
+        ]
     lists = _entity_lists(raw.tags, mentions)
     item.update({key: value for key, value in lists.items() if value})
     return item

@@ -91,11 +91,15 @@ class RawStory:
     """A raw story normalised from any accepted wire format (ninjs 1.x/2.x/3.x, ...).
 
     ``body`` is the payload's body as it came (plain text, an HTML fragment or a whole
-    page); ``body_type`` says which media type the payload declared, if any.
+    page); ``body_type`` says which media type the payload declared, if any. ``body`` is
+    None for a metadata-only item (a ninjs picture, event or update without any body
+    field); such an item goes through the pipeline on its headline and metadata.
+    ``item_type`` is the ninjs ``type`` (text, picture, …) when the payload says it.
     """
 
     uri: str
     format: str = "ninjs"
+    item_type: str | None = None
     version: str | None = None
     versioncreated: str | None = None
     firstcreated: str | None = None

@@ -37,6 +37,8 @@ _BODY_FIELDS: Final = (
     ("body_text", "text/plain"),
 )
 
+_NINJS_TYPES: Final = ("text", "audio", "video", "picture", "graphic", "composite", "component")
+
 #: Tag lists: (1.x spelling, 2.x/3.x spelling, AgencyTag kind).
 _TAG_FIELDS: Final[tuple[tuple[str, str, TagKind], ...]] = (
     ("subject", "subjects", "subject"),
@@ -258,8 +260,9 @@ def _tags(obj: dict[str, Any]) -> list[AgencyTag]:
 def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory:
     """Map a decoded ninjs object onto a :class:`RawStory`.
 
-    With ``need_body=False`` an item without a body is returned (``body=None``) instead of
-    raising ``EmptyBody``; the pipeline always requires a body.
+    An item with no body field at all is a metadata-only item (a picture, an event, an
+    update of metadata) and is returned with ``body=None``. A body field that is present but
+    empty is ``EmptyBody`` unless ``need_body=False``.
     """
     uri = obj.get("uri")
     if uri is None:
@@ -271,11 +274,12 @@ def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory
     if not uri.strip():
         raise fail("MissingUri", "ninjs object has an empty 'uri'")
     body, body_type = _body(obj)
-    if need_body:
+    if need_body and has_body_field(obj):
         require_body(body, FORMAT, uri, body_type)
     return RawStory(
         uri=uri,
         format=FORMAT,
+        item_type=_item_type(obj),
         version=_version(obj),
         versioncreated=iso_datetime(_str(obj, "versioncreated", "versionCreated")),
         firstcreated=iso_datetime(_str(obj, "firstcreated", "firstCreated")),
@@ -292,6 +296,16 @@ def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory
         provider=_provider(obj),
         tags=_tags(obj),
     )
+
+
+def has_body_field(obj: dict[str, Any]) -> bool:
+    """Whether the item carries a body at all (``bodies`` or any ``body_*`` field)."""
+    return any(key == "bodies" or key.startswith("body_") for key in obj)
+
+
+def _item_type(obj: dict[str, Any]) -> str | None:
+    value = obj.get("type")
+    return value if value in _NINJS_TYPES else None
 
 
 def load_json(payload: bytes) -> object:

@@ -27,8 +27,19 @@ def story(
 
 
 def test_fingerprint_ignores_case_spacing_and_punctuation() -> None:
-    assert fingerprint("", "The storm hit, on Monday.") == fingerprint("", "the  storm hit on monday")
-    assert fingerprint("", "The storm hit on Monday.") != fingerprint("", "The storm hit on Tuesday.")
+    assert fingerprint("The storm hit, on Monday.") == fingerprint("the  storm hit on monday")
+    assert fingerprint("The storm hit on Monday.") != fingerprint("The storm hit on Tuesday.")
+    assert fingerprint(" … ") is None
+
+
+def test_metadata_only_items_are_never_copies_of_each_other() -> None:
+    state: dict[str, Any] = {}
+    first = deduplicate(story("pic-1", "", offset=1), state, WEEK)
+    second = deduplicate(story("pic-2", "", offset=2), state, WEEK)
+    resend = deduplicate(story("pic-1", "", offset=3), state, WEEK)
+    assert isinstance(first, StoryInFlight) and isinstance(second, StoryInFlight)
+    assert second.dedup is not None and second.dedup.status == "new"
+    assert isinstance(resend, DuplicateNotice) and resend.duplicate_of.uri == "pic-1"
 
 
 def test_new_then_exact_copy_under_another_uri() -> None:

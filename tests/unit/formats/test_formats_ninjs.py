@@ -236,12 +236,10 @@ def test_wrong_field_type(obj: dict[str, Any], field: str, expected: str, actual
 @pytest.mark.parametrize(
     "obj",
     [
-        {"uri": "u"},
         {"uri": "u", "body_text": ""},
         {"uri": "u", "body_html": " \n\t "},
         {"uri": "u", "bodies": []},
         {"uri": "u", "bodies": [{"value": "   "}]},
-        {"uri": "u", "headline": "only a headline"},
     ],
 )
 def test_empty_body(obj: dict[str, Any]) -> None:
@@ -358,8 +356,16 @@ def test_ntb_description_role_text_is_the_body_of_a_text_item() -> None:
         "descriptions": [{"role": "summary", "value": "S"}, {"role": "text", "value": "T"}],
     }
     assert (one(js(obj)).body, one(js(obj)).body_type) == ("T", "text/plain")
-    assert error(js({**obj, "type": "picture"})).error_type == "EmptyBody"
-    assert error(js({k: v for k, v in obj.items() if k != "type"})).error_type == "EmptyBody"
+    # Not a text item, and no body field: a metadata-only item, without a body.
+    assert one(js({**obj, "type": "picture"})).body is None
+    assert one(js({**obj, "type": "picture"})).item_type == "picture"
+    assert one(js({k: v for k, v in obj.items() if k != "type"})).body is None
+
+
+@pytest.mark.parametrize("obj", [{"uri": "u"}, {"uri": "u", "headline": "only a headline", "type": "picture"}])
+def test_item_without_any_body_field_is_metadata_only(obj: dict[str, Any]) -> None:
+    story = one(js(obj))
+    assert (story.uri, story.body) == ("u", None)
 
 
 def test_dates_get_a_colon_in_the_offset() -> None:
