@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import faust
+from faust.transport.consumer import Consumer as FaustConsumer
 
 from streams.app import Wiring, create_app
 from streams.logs import logging_config
@@ -38,6 +39,10 @@ class GracefulWorker(faust.Worker):
         self.wiring = wiring
         self.grace_seconds = grace_seconds
         self._drain: asyncio.Future[None] | None = None
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        guard_seek(self.wiring.app)
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._drain is not None:
@@ -67,6 +72,40 @@ class GracefulWorker(faust.Worker):
         log.error("shutdown grace period exceeded, exiting", extra={"grace_seconds": self.grace_seconds})
         logging.shutdown()
         os._exit(EXIT_GRACE_EXCEEDED)
+
+
+def guard_seek(app: faust.App) -> None:
+    """Stop the fetcher while the consumer seeks its partitions to their committed offsets.
+
+    After an assignment Faust resumes the stream partitions, with the flow of events already
+    active, and only then awaits ``Consumer.perform_seek`` (``Recovery.on_recovery_completed``).
+    Records fetched meanwhile are handled, then fetched again from the committed offset, and
+    the seek resets the consumer's read offsets under the running fetch loop: re-read records
+    are dropped or handled twice, and a bogus "gap" marks offsets as acknowledged that were
+    never handled, so they get committed and are lost. Stopping both the consumer's flow and
+    the agents' flow for the duration of the seek (and dropping what is buffered) leaves the
+    fetcher nothing to deliver until the read offsets are consistent again.
+    """
+    consumer = app.consumer
+    if not isinstance(consumer, FaustConsumer):
+        return
+    seek = consumer.perform_seek
+
+    async def perform_seek() -> None:
+        flow_was_active = consumer.flow_active
+        events_were_active = app.flow_control.is_active()
+        consumer.stop_flow()
+        app.flow_control.suspend()
+        app.flow_control.clear()
+        try:
+            await seek()
+        finally:
+            if events_were_active:
+                app.flow_control.resume()
+            if flow_was_active:
+                consumer.resume_flow()
+
+    setattr(consumer, "perform_seek", perform_seek)  # noqa: B010 - instance override of a method
 
 
 def run_worker(settings: Settings) -> None:
