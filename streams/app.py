@@ -87,6 +87,10 @@ class Wiring:
             finally:
                 state.in_flight -= 1
             if state.draining:
+                # Acknowledge the story just finished before parking: Faust's stop waits for
+                # every event taken to be acknowledged before it cancels the agents, so an
+                # event held here would block the stop until the grace period runs out.
+                await stream.ack(event)
                 await asyncio.Event().wait()  # take nothing more; the stop cancels this wait
 
     async def send(
