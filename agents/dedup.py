@@ -20,6 +20,7 @@ import re
 import time
 import unicodedata
 from collections.abc import MutableMapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter
@@ -87,7 +88,6 @@ def _decide(story: StoryInFlight, state: State, window: float) -> tuple[Outcome,
     fp = fingerprint(story.clean.body)
     uri_key = "u:" + raw.uri
     seen_uri = _live(state.get(uri_key), now, window)
-    current = {"version": raw.version, "versioncreated": raw.versioncreated, "fingerprint": fp, "seen_at": now}
 
     if seen_uri is not None:
         order = compare_versions(raw, seen_uri)
@@ -97,32 +97,28 @@ def _decide(story: StoryInFlight, state: State, window: float) -> tuple[Outcome,
         if order < 0:
             same_text = fp is not None and seen_uri["fingerprint"] == fp
             return _duplicate(story, "stale", earlier, 1.0 if same_text else 0.0)
-        _remember(state, story, fp, current)
+        _remember(state, story, fp)
         return _passes(story, DedupTag(fp or "", "update", earlier))
 
     seen_text = None if fp is None else _live(state.get("f:" + fp), now, window)
     if seen_text is not None:
         return _duplicate(story, "exact", StoryRef(seen_text["uri"], seen_text["version"]), 1.0)
 
-    _remember(state, story, fp, current)
+    _remember(state, story, fp)
     return _passes(story, DedupTag(fp or "", "new", None))
 
 
-def _remember(state: State, story: StoryInFlight, fp: str | None, current: dict[str, Any]) -> None:
-    raw = story.story
-    state["u:" + raw.uri] = current
+def _remember(state: State, story: StoryInFlight, fp: str | None) -> None:
+    raw, now = story.story, story.received_at
+    uri_entry = {"version": raw.version, "versioncreated": raw.versioncreated, "fingerprint": fp, "seen_at": now}
+    state["u:" + raw.uri] = uri_entry
     if fp is not None:
-        state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": story.received_at}
+        state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": now}
 
 
 def _passes(story: StoryInFlight, tag: DedupTag) -> tuple[Outcome, dict[str, Any]]:
     story.dedup = tag
-    supersedes = None if tag.supersedes is None else {"uri": tag.supersedes.uri, "version": tag.supersedes.version}
-    record = {
-        "seen_at": story.received_at,
-        "pass": {"fingerprint": tag.fingerprint, "status": tag.status, "supersedes": supersedes},
-    }
-    return story, record
+    return story, {"seen_at": story.received_at, "pass": asdict(tag)}
 
 
 def _duplicate(
@@ -141,7 +137,7 @@ def _duplicate(
         "seen_at": story.received_at,
         "duplicate": {
             "kind": kind,
-            "duplicate_of": {"uri": original.uri, "version": original.version},
+            "duplicate_of": asdict(original),
             "similarity": similarity,
         },
     }
