@@ -43,6 +43,7 @@ class GracefulWorker(faust.Worker):
     async def on_first_start(self) -> None:
         await super().on_first_start()
         guard_seek(self.wiring.app)
+        commit_only_handled(self.wiring.app)
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._drain is not None:
@@ -106,6 +107,56 @@ def guard_seek(app: faust.App) -> None:
                 consumer.resume_flow()
 
     setattr(consumer, "perform_seek", perform_seek)  # noqa: B010 - instance override of a method
+
+
+def committable_offset(acked: list[int], committed: int | None) -> int | None:
+    """The offset to commit for a partition: one past the run of acknowledged offsets that starts
+    right at ``committed`` (the next offset to read), or None when the offset at ``committed`` has
+    not been acknowledged yet. Consumes the run from ``acked`` (kept sorted)."""
+    if not acked:
+        return None
+    acked.sort()
+    if committed is not None and acked[0] > committed:
+        return None
+    end = 0
+    while end + 1 < len(acked) and acked[end + 1] == acked[end] + 1:
+        end += 1
+    offset = acked[end] + 1
+    del acked[: end + 1]
+    return offset
+
+
+def commit_only_handled(app: faust.App) -> None:
+    """Commit only offsets whose every predecessor was handled.
+
+    Faust commits past a hole at the head of the acknowledged offsets when the hole is one offset
+    wide (its check is ``min(acked) - committed > 1``, ``committed`` being the next offset to read),
+    and it treats an offset jump in the fetched records as handled ("gaps", meant for compacted or
+    transactional topics). The pipeline's topics are neither, so a jump only comes from a race
+    between a seek and the fetcher, and the skipped stories were never handled: committing past them
+    loses them. Here a hole stops the commit, and a jump is logged, not acknowledged; the stories
+    behind it are read again after the next rebalance or restart (at-least-once, never lost).
+    """
+    consumer = app.consumer
+    if not isinstance(consumer, FaustConsumer):
+        return
+
+    def new_offset(tp: Any) -> int | None:
+        acked: list[int] = consumer._acked[tp]
+        first = min(acked, default=0)
+        offset = committable_offset(acked, consumer._committed_offset[tp])
+        if offset is not None:
+            consumer._acked_index[tp].difference_update(range(first, offset))
+        return offset
+
+    async def add_gap(tp: Any, offset_from: int, offset_to: int) -> None:
+        log.warning(
+            "offsets skipped by the fetcher, not committed",
+            extra={"topic": tp.topic, "partition": tp.partition, "from": offset_from, "to": offset_to},
+        )
+
+    setattr(consumer, "_new_offset", new_offset)  # noqa: B010 - instance override of a method
+    setattr(consumer, "_add_gap", add_gap)  # noqa: B010
 
 
 def run_worker(settings: Settings) -> None:

@@ -30,11 +30,6 @@ def story(i: int) -> bytes:
     )
 
 
-@pytest.mark.xfail(
-    reason="open defect (docs/operations.md): after two fixes a story published just after the SIGTERM is "
-    "still lost in about 1 restart of 3 here",
-    strict=False,
-)
 def test_sigterm_restart_loses_and_doubles_nothing(settings: Settings, start_worker: Any) -> None:
     asyncio.run(ensure_topics(settings))
     total = 80
