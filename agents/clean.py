@@ -7,13 +7,16 @@ it into a Faust agent; the offline ``wirestream enrich`` calls ``prepare`` direc
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agents.cleaning import clean_text
 from agents.deadletter import dead_letter
+from agents.dedup import text_signature
 from agents.errors import StageError
 from agents.formats import parse_payload
 from agents.language import detect_language
+from agents.neardup import SHINGLE_SIZE
 from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ def prepare(
     source: Source,
     received_at: float,
     max_payload_bytes: int,
+    shingle_size: int = SHINGLE_SIZE,
 ) -> list[Outcome]:
     """Parse, clean and tag one raw message: one outcome per story in it, or one dead letter.
 
@@ -79,14 +83,25 @@ def prepare(
             stage = "language"
             language = tag_language(story, clean)
             done = time.perf_counter()
+            stage = "dedup"  # the fingerprint and signature dedup compares, computed once here
+            signature = text_signature(clean.body, language.code, shingle_size)
+            signed = time.perf_counter()
         except Exception as error:  # noqa: BLE001
             letter = dead_letter(error, stage, payload, source, time.time())
             if len(stories) > 1:
                 letter.error.message = f"item {index + 1} of {len(stories)}: {letter.error.message}"
             outcomes.append(letter)
             continue
-        timings = {"validate": parse_seconds / len(stories), "clean": cleaned - started, "language": done - cleaned}
-        outcomes.append(StoryInFlight(story, source, index, received_at, clean, language, None, timings))
+        timings = {
+            "validate": parse_seconds / len(stories),
+            "clean": cleaned - started,
+            "language": done - cleaned,
+            "signature": signed - done,
+        }
+        # The raw body stays behind: no later stage reads it, and it was three quarters of the bytes
+        # of every internal record (whole pages; docs/benchmarks.md). The clean text travels instead.
+        carried = replace(story, body=None)
+        outcomes.append(StoryInFlight(carried, source, index, received_at, clean, language, None, timings, signature))
     return outcomes
 
 
@@ -99,7 +114,14 @@ def register(wiring: Wiring) -> None:
         content_type = dict(event.headers or {}).get("content-type")
         if isinstance(content_type, bytes):
             content_type = content_type.decode("latin-1")
-        for outcome in prepare(payload, content_type, source, event.message.timestamp, settings.max_payload_bytes):
+        for outcome in prepare(
+            payload,
+            content_type,
+            source,
+            event.message.timestamp,
+            settings.max_payload_bytes,
+            settings.dedup_shingle_size,
+        ):
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)
             else:
@@ -109,4 +131,4 @@ def register(wiring: Wiring) -> None:
 
     @app.agent(topics.raw, name="clean")
     async def clean_agent(stream: StreamT[bytes]) -> None:
-        await wiring.consume(stream, handle)
+        await wiring.consume(stream, handle, "clean")

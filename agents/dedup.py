@@ -1,30 +1,67 @@
 """Stage 2: deduplicate (``stories.clean`` → ``stories.unique`` or ``stories.duplicates``).
 
-Semantics (docs/dedup.md, DESIGN §3):
+Semantics (docs/dedup.md, DESIGN §3), all within one language (the key of ``stories.clean``, so
+one language is one partition and every decision is made by the worker that owns it):
 
 - **exact**: the same normalised clean text as a story seen in the window (any uri), or the
   same ``uri`` and ``version`` sent again;
+- **near**: estimated Jaccard similarity of the shingle sets (MinHash, ``agents.neardup``) at or
+  above the threshold with an earlier story that passed;
 - **update**: the same ``uri`` with a newer version (else a newer ``versioncreated``) passes
   on with ``status: update`` and ``supersedes``; an older one arriving late is **stale**;
 - **replay is not a copy**: a message re-read after a crash has the coordinates of its first
   sighting, and gets back the decision made then, identically.
 
 ``deduplicate`` works on any ``MutableMapping`` (a dict offline, the changelog-backed Faust
-table in the worker), so both paths run the very same code.
+table in the worker), so both paths run the very same code. The table holds, per language:
+
+- ``m:<raw coordinates>`` the decision made for a message (replays);
+- ``u:<lang>:<uri>`` the latest version seen of a uri; ``f:<lang>:<fingerprint>`` the story
+  that first passed with a text;
+- ``n:<lang>:<seq>`` the journal: one entry per decided story, in decision order, with its time,
+  the keys it wrote and, for a story that passed, its MinHash signature. The in-memory
+  :class:`NearDedup` (an LSH index a language) is rebuilt from the journal when partitions are
+  assigned, and the journal drives expiry: each call deletes the oldest entries of the story's
+  language that fell out of the window, with the keys they wrote (tombstones on the changelog).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
+import logging
+import math
 import re
 import time
 import unicodedata
-from collections.abc import MutableMapping
-from dataclasses import asdict
+from array import array
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agents.deadletter import dead_letter
-from schemas.records import DedupTag, DuplicateNotice, RawStory, StoryInFlight, StoryRef, parse_timestamp
+from agents.neardup import (
+    NUM_PERM,
+    SHINGLE_SIZE,
+    THRESHOLD,
+    LshIndex,
+    decode_signature,
+    encode_signature,
+    signature_of_words,
+    signature_scheme,
+)
+from schemas.records import (
+    DedupTag,
+    DuplicateNotice,
+    RawStory,
+    StoryInFlight,
+    StoryRef,
+    TextSignature,
+    parse_timestamp,
+)
 from streams.codec import decode
 
 if TYPE_CHECKING:
@@ -32,20 +69,47 @@ if TYPE_CHECKING:
 
     from streams.app import Wiring
 
+log = logging.getLogger(__name__)
+
 State = MutableMapping[str, Any]
 Outcome = StoryInFlight | DuplicateNotice
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+FINGERPRINT_SCHEME = "blake2b128-nfkc-casefold-1"
+# Journal entries expired per call: more than one story's worth, so a backlog drains.
+EXPIRE_PER_CALL = 16
+
+
+def _normalised_words(body: str) -> list[str]:
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", body).casefold()).split()
 
 
 def fingerprint(body: str) -> str | None:
     """Fingerprint of the normalised clean body: case, accents' composition, punctuation and
     spacing do not count, so a re-send with other quotes or line breaks is an exact copy.
     None for a body without words (a metadata-only item): there is no text to compare."""
-    words = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", body).casefold()).split()
+    return _fingerprint_of_words(_normalised_words(body))
+
+
+def _fingerprint_of_words(words: list[str]) -> str | None:
     if not words:
         return None
     return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def text_signature(body: str, language: str, shingle_size: int = SHINGLE_SIZE) -> TextSignature:
+    """The fingerprint and MinHash signature of a clean body, computed once in stage 1 and
+    carried to dedup on the story. A body without words has neither."""
+    words = _normalised_words(body)
+    fp = _fingerprint_of_words(words)
+    minhash = None
+    if fp is not None:
+        minhash = encode_signature(signature_of_words(words, language, shingle_size=shingle_size))
+    return TextSignature(_scheme(shingle_size), fp, minhash)
+
+
+def _scheme(shingle_size: int) -> str:
+    return f"{FINGERPRINT_SCHEME}+{signature_scheme(shingle_size, NUM_PERM)}"
 
 
 def compare_versions(a: RawStory | dict[str, Any], b: RawStory | dict[str, Any]) -> int:
@@ -65,83 +129,273 @@ def compare_versions(a: RawStory | dict[str, Any], b: RawStory | dict[str, Any])
     return 0
 
 
-def deduplicate(story: StoryInFlight, state: State, window_seconds: float) -> Outcome:
+# --------------------------------------------------------------------------- in-memory index
+
+
+@dataclass(slots=True)
+class _Language:
+    """One language's journal positions and LSH index."""
+
+    index: LshIndex
+    first: int = 0  # seq of the oldest journal entry not yet expired
+    times: array[float] = field(default_factory=lambda: array("d"))  # time of each seq from ``first + head``
+    head: int = 0
+
+    @property
+    def next_seq(self) -> int:
+        return self.first + len(self.times) - self.head
+
+    def push(self, at: float) -> int:
+        seq = self.next_seq
+        self.times.append(at)
+        return seq
+
+    def oldest(self) -> float | None:
+        return self.times[self.head] if self.head < len(self.times) else None
+
+    def pop(self) -> int:
+        seq = self.first
+        self.first += 1
+        self.head += 1
+        if self.head >= 65536 and self.head * 2 >= len(self.times):
+            del self.times[: self.head]
+            self.head = 0
+        return seq
+
+
+class NearDedup:
+    """The in-memory side of dedup: per language, the LSH index of the signatures of the stories
+    that passed, and the journal positions that drive expiry. It mirrors the ``n:`` entries of the
+    state; :meth:`rebuild` makes it again from them (the worker calls it after every partition
+    assignment, once the table is recovered)."""
+
+    def __init__(
+        self,
+        threshold: float = THRESHOLD,
+        shingle_size: int = SHINGLE_SIZE,
+        bands: tuple[int, int] | None = None,
+    ) -> None:
+        self.threshold = threshold
+        self.shingle_size = shingle_size
+        self.bands = bands
+        self.scheme = _scheme(shingle_size)
+        self.languages: dict[str, _Language] = {}
+
+    def language(self, code: str) -> _Language:
+        found = self.languages.get(code)
+        if found is None:
+            found = self.languages[code] = _Language(LshIndex(self.threshold, NUM_PERM, self.bands))
+        return found
+
+    def rebuild(self, items: Iterable[tuple[Any, Any]]) -> None:
+        """Forget everything and index the journal entries (``n:<lang>:<seq>``) among ``items``."""
+        started = time.perf_counter()
+        entries: dict[str, list[tuple[int, float, str | None]]] = {}
+        for key, value in items:
+            if not isinstance(key, str) or not key.startswith("n:") or not isinstance(value, dict):
+                continue
+            code, _, number = key[2:].rpartition(":")
+            entries.setdefault(code, []).append((int(number), float(value["at"]), value.get("s")))
+        self.languages = {}
+        for code, journal in entries.items():
+            journal.sort(key=lambda entry: entry[0])
+            first, last = journal[0][0], journal[-1][0]
+            times = array("d", [-math.inf]) * (last - first + 1)  # a gap expires at once
+            for seq, at, _ in journal:
+                times[seq - first] = at
+            signed = [(seq, at, s) for seq, at, s in journal if s]
+            sigs = np.frombuffer(b"".join(_signature_bytes(s) for _, _, s in signed), dtype="<u4")
+            index = LshIndex.build(
+                [seq for seq, _, _ in signed],
+                sigs.astype(np.uint32).reshape(-1, NUM_PERM),
+                [at for _, at, _ in signed],
+                self.threshold,
+                NUM_PERM,
+                self.bands,
+            )
+            self.languages[code] = _Language(index, first, times)
+        log.info(
+            "dedup index rebuilt",
+            extra={
+                "languages": len(self.languages),
+                "stories": self.stories(),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+
+    @classmethod
+    def from_state(cls, state: State, threshold: float = THRESHOLD, shingle_size: int = SHINGLE_SIZE) -> NearDedup:
+        near = cls(threshold, shingle_size)
+        near.rebuild(state.items())
+        return near
+
+    def stories(self) -> int:
+        """Signatures held in the indexes."""
+        return sum(len(lang.index) for lang in self.languages.values())
+
+    def nbytes(self) -> int:
+        """Bytes held in memory: the indexes and the journal times."""
+        return sum(lang.index.nbytes() + lang.times.itemsize * len(lang.times) for lang in self.languages.values())
+
+
+def _signature_bytes(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def deduplicate(story: StoryInFlight, state: State, window_seconds: float, near: NearDedup | None = None) -> Outcome:
     """Decide whether ``story`` goes on (new or update) or is a duplicate, and remember it.
 
     Time is the story's arrival time, not the clock, so a replay decides as the first run did.
+    ``near`` must mirror ``state`` (pass the same one on every call); without it one is rebuilt
+    from ``state`` for this call only, which is right but slow for a large state.
     """
     started = time.perf_counter()
+    if near is None:
+        near = NearDedup.from_state(state)
     decision_key = "m:" + story.identity
     stored = _live(state.get(decision_key), story.received_at, window_seconds)
     if stored is not None:
         outcome = _replay(story, stored)
     else:
-        outcome, record = _decide(story, state, window_seconds)
+        outcome, record = _Decision(story, state, window_seconds, near).run()
         state[decision_key] = record
+    _expire(state, near, story.language.code, story.received_at - window_seconds)
     if isinstance(outcome, StoryInFlight):
         outcome.timings["dedup"] = time.perf_counter() - started
     return outcome
 
 
-def _decide(story: StoryInFlight, state: State, window: float) -> tuple[Outcome, dict[str, Any]]:
-    raw, now = story.story, story.received_at
-    fp = fingerprint(story.clean.body)
-    uri_key = "u:" + raw.uri
-    seen_uri = _live(state.get(uri_key), now, window)
+class _Decision:
+    """One story's decision against the state (written so that a message whose writes were cut
+    short by a crash, and is read again, is never a duplicate of what it wrote itself)."""
 
-    if seen_uri is not None:
-        order = compare_versions(raw, seen_uri)
-        earlier = StoryRef(raw.uri, seen_uri["version"])
-        if order == 0:
-            return _duplicate(story, "exact", earlier, 1.0)
-        if order < 0:
-            same_text = fp is not None and seen_uri["fingerprint"] == fp
-            return _duplicate(story, "stale", earlier, 1.0 if same_text else 0.0)
-        _remember(state, story, fp)
-        return _passes(story, DedupTag(fp or "", "update", earlier))
+    def __init__(self, story: StoryInFlight, state: State, window: float, near: NearDedup) -> None:
+        self.story, self.state, self.window, self.near = story, state, window, near
+        self.code = story.language.code
+        self.lang = near.language(self.code)
+        self.now = story.received_at
+        signed = story.signature
+        if signed is None or signed.scheme != near.scheme:
+            signed = text_signature(story.clean.body, self.code, near.shingle_size)
+        self.fp = signed.fingerprint
+        self.minhash = signed.minhash
 
-    seen_text = None if fp is None else _live(state.get("f:" + fp), now, window)
-    if seen_text is not None:
-        return _duplicate(story, "exact", StoryRef(seen_text["uri"], seen_text["version"]), 1.0)
+    def _get(self, key: str) -> dict[str, Any] | None:
+        entry = _live(self.state.get(key), self.now, self.window)
+        if entry is not None and entry.get("m") == self.story.identity:
+            return None  # written by this very message before a crash
+        return entry
 
-    _remember(state, story, fp)
-    return _passes(story, DedupTag(fp or "", "new", None))
+    def run(self) -> tuple[Outcome, dict[str, Any]]:
+        raw = self.story.story
+        seen_uri = self._get(f"u:{self.code}:{raw.uri}")
+        if seen_uri is not None:
+            order = compare_versions(raw, seen_uri)
+            earlier = StoryRef(raw.uri, seen_uri["version"])
+            if order == 0:
+                return self._duplicate("exact", earlier, 1.0)
+            if order < 0:
+                same_text = self.fp is not None and seen_uri["fingerprint"] == self.fp
+                return self._duplicate("stale", earlier, 1.0 if same_text else 0.0)
+            return self._passes(DedupTag(self.fp or "", "update", earlier))
+
+        seen_text = None if self.fp is None else self._get(f"f:{self.code}:{self.fp}")
+        if seen_text is not None:
+            return self._duplicate("exact", StoryRef(seen_text["uri"], seen_text["version"]), 1.0)
+
+        if self.minhash is not None:
+            for seq, similarity in self.lang.index.query(decode_signature(self.minhash), self.now - self.window):
+                entry = self._get(f"n:{self.code}:{seq}")
+                if entry is not None and entry.get("u") is not None:
+                    return self._duplicate("near", StoryRef(entry["u"], entry.get("v")), similarity)
+        return self._passes(DedupTag(self.fp or "", "new", None))
+
+    def _journal(self, entry: dict[str, Any]) -> int:
+        seq = self.lang.push(self.now)
+        self.state[f"n:{self.code}:{seq}"] = {"at": self.now, "m": self.story.identity, **entry}
+        return seq
+
+    def _passes(self, tag: DedupTag) -> tuple[Outcome, dict[str, Any]]:
+        story, raw, identity = self.story, self.story.story, self.story.identity
+        seq = self._journal({"u": raw.uri, "v": raw.version, "f": self.fp, "s": self.minhash})
+        self.state[f"u:{self.code}:{raw.uri}"] = {
+            "version": raw.version,
+            "versioncreated": raw.versioncreated,
+            "fingerprint": self.fp,
+            "seen_at": self.now,
+            "seq": seq,
+            "m": identity,
+        }
+        if self.fp is not None:
+            self.state[f"f:{self.code}:{self.fp}"] = {
+                "uri": raw.uri,
+                "version": raw.version,
+                "seen_at": self.now,
+                "seq": seq,
+                "m": identity,
+            }
+        if self.minhash is not None:
+            self.lang.index.add(seq, decode_signature(self.minhash), self.now)
+        story.dedup = tag
+        supersedes = None if tag.supersedes is None else {"uri": tag.supersedes.uri, "version": tag.supersedes.version}
+        record = {"fingerprint": tag.fingerprint, "status": tag.status, "supersedes": supersedes}
+        return story, {"seen_at": self.now, "pass": record}
+
+    def _duplicate(self, kind: str, original: StoryRef, similarity: float) -> tuple[Outcome, dict[str, Any]]:
+        self._journal({})
+        notice = DuplicateNotice(
+            uri=self.story.story.uri,
+            version=self.story.story.version,
+            kind=kind,  # type: ignore[arg-type]
+            duplicate_of=original,
+            similarity=similarity,
+            detected_at=self.now,
+            source=self.story.source,
+        )
+        record = {
+            "seen_at": self.now,
+            "duplicate": {
+                "kind": kind,
+                "duplicate_of": {"uri": original.uri, "version": original.version},
+                "similarity": similarity,
+            },
+        }
+        return notice, record
 
 
-def _remember(state: State, story: StoryInFlight, fp: str | None) -> None:
-    raw, now = story.story, story.received_at
-    uri_entry = {"version": raw.version, "versioncreated": raw.versioncreated, "fingerprint": fp, "seen_at": now}
-    state["u:" + raw.uri] = uri_entry
-    if fp is not None:
-        state["f:" + fp] = {"uri": raw.uri, "version": raw.version, "seen_at": now}
+def _expire(state: State, near: NearDedup, code: str, cutoff: float, limit: int = EXPIRE_PER_CALL) -> int:
+    """Delete up to ``limit`` of the oldest journal entries of ``code`` that are older than
+    ``cutoff``, with the keys they wrote that nothing newer overwrote; returns how many."""
+    lang = near.languages.get(code)
+    done = 0
+    while lang is not None and done < limit:
+        oldest = lang.oldest()
+        if oldest is None or oldest >= cutoff:
+            break
+        seq = lang.pop()
+        key = f"n:{code}:{seq}"
+        entry = state.get(key)
+        if isinstance(entry, dict):
+            _delete(state, "m:" + str(entry.get("m")))
+            for prefix, name in (("u", entry.get("u")), ("f", entry.get("f"))):
+                if name is None:
+                    continue
+                other = f"{prefix}:{code}:{name}"
+                written = state.get(other)
+                if isinstance(written, dict) and written.get("seq") == seq:
+                    _delete(state, other)
+            _delete(state, key)
+        lang.index.remove(seq)
+        done += 1
+    return done
 
 
-def _passes(story: StoryInFlight, tag: DedupTag) -> tuple[Outcome, dict[str, Any]]:
-    story.dedup = tag
-    return story, {"seen_at": story.received_at, "pass": asdict(tag)}
-
-
-def _duplicate(
-    story: StoryInFlight, kind: str, original: StoryRef, similarity: float
-) -> tuple[Outcome, dict[str, Any]]:
-    notice = DuplicateNotice(
-        uri=story.story.uri,
-        version=story.story.version,
-        kind=kind,  # type: ignore[arg-type]
-        duplicate_of=original,
-        similarity=similarity,
-        detected_at=story.received_at,
-        source=story.source,
-    )
-    record = {
-        "seen_at": story.received_at,
-        "duplicate": {
-            "kind": kind,
-            "duplicate_of": asdict(original),
-            "similarity": similarity,
-        },
-    }
-    return notice, record
+def _delete(state: State, key: str) -> None:
+    if key in state:
+        del state[key]
 
 
 def _replay(story: StoryInFlight, stored: dict[str, Any]) -> Outcome:
@@ -163,7 +417,8 @@ def _replay(story: StoryInFlight, stored: dict[str, Any]) -> Outcome:
 def _live(entry: Any, now: float, window: float) -> dict[str, Any] | None:
     if not isinstance(entry, dict):
         return None
-    if now - float(entry.get("seen_at", now)) > window:
+    seen_at: Any = entry.get("seen_at", entry.get("at", now))
+    if now - float(seen_at) > window:
         return None
     return entry
 
@@ -174,15 +429,24 @@ def _field(record: RawStory | dict[str, Any], name: str) -> str | None:
 
 
 def register(wiring: Wiring) -> None:
-    """Add the dedup agent: ``stories.clean`` → ``stories.unique`` | ``stories.duplicates``."""
+    """Add the dedup agent: ``stories.clean`` → ``stories.unique`` | ``stories.duplicates``,
+    and rebuild its index whenever the table has been recovered after a partition assignment."""
     app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
     table = wiring.dedup_table
+    near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)
+
+    @table.on_recover  # type: ignore[untyped-decorator]
+    async def rebuild_index() -> None:
+        # In a thread: a million stories take ~30 s, and /healthz must keep answering meanwhile
+        # (the agents do not run until recovery, and so this callback, has finished).
+        await asyncio.to_thread(lambda: near.rebuild(table.items()))
+        metrics.dedup_index(near.nbytes(), near.stories())
 
     async def handle(event: EventT[bytes]) -> None:
         payload, source = wiring.receive(event)
         try:
             story = StoryInFlight.from_dict(decode(payload))
-            outcome = deduplicate(story, table, settings.dedup_window_seconds)
+            outcome = deduplicate(story, table, settings.dedup_window_seconds, near)
         except Exception as error:  # noqa: BLE001 - a bad internal record is dead-lettered
             await wiring.send_dead_letter(dead_letter(error, "dedup", payload, source, time.time()))
             return
@@ -201,6 +465,13 @@ def register(wiring: Wiring) -> None:
                 metrics.update()
             await wiring.send(topics.unique, outcome.story.uri, outcome)
 
+    @app.timer(5.0)  # type: ignore[untyped-decorator]
+    async def refresh_index_gauges() -> None:
+        metrics.dedup_index(near.nbytes(), near.stories())
+
     @app.agent(topics.clean, name="dedup")
     async def dedup_agent(stream: StreamT[bytes]) -> None:
-        await wiring.consume(stream, handle)
+        await wiring.consume(stream, handle, "dedup")
+
+
+__all__ = ["NearDedup", "compare_versions", "deduplicate", "fingerprint", "text_signature"]

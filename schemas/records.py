@@ -221,6 +221,43 @@ class Mention:
         return cls(**data)
 
 
+@dataclass(slots=True)
+class Entity:
+    """One entity of a story: its mentions merged (``agents/entity_resolution.py``).
+
+    ``name`` is the fullest form seen, ``forms`` every normalised surface form, ``uri`` the
+    Wikidata (or GeoNames) URI when the entity is linked, ``salience`` a score in [0, 1].
+    """
+
+    name: str
+    type: EntityType
+    count: int
+    first_field: Literal["headline", "body"]
+    first_start: int
+    salience: float
+    uri: str | None
+    forms: list[str]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entity:
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class TextSignature:
+    """What dedup compares, computed once in stage 1 from the clean body: the fingerprint of the
+    normalised text and its MinHash signature (base64 of 32-bit values), both None for a body
+    without words. ``scheme`` names how they were made; dedup recomputes them on a mismatch."""
+
+    scheme: str
+    fingerprint: str | None
+    minhash: str | None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextSignature:
+        return cls(scheme=data["scheme"], fingerprint=data.get("fingerprint"), minhash=data.get("minhash"))
+
+
 # --------------------------------------------------------------------------- in flight
 
 
@@ -230,7 +267,8 @@ class StoryInFlight:
 
     Carries the coordinates of the raw message it came from (``source``, and
     ``item_index`` within a packet of several items): a replayed raw message has the same
-    coordinates, so dedup can tell a replay from a copy.
+    coordinates, so dedup can tell a replay from a copy. ``story`` is the raw story without
+    its body (``story.body`` is None from stage 1 on): ``clean`` carries the text.
     """
 
     story: RawStory
@@ -241,6 +279,7 @@ class StoryInFlight:
     language: LanguageTag
     dedup: DedupTag | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    signature: TextSignature | None = None
 
     @property
     def identity(self) -> str:
@@ -259,6 +298,7 @@ class StoryInFlight:
             language=LanguageTag.from_dict(data["language"]),
             dedup=DedupTag.from_dict(dedup) if dedup else None,
             timings={str(k): float(v) for k, v in data.get("timings", {}).items()},
+            signature=TextSignature.from_dict(data["signature"]) if data.get("signature") else None,
         )
 
 
@@ -271,10 +311,13 @@ class Enrichment:
 
     ``entities_model`` names the NER model that tagged the story (``lang_name-version``), or
     is None when no model ran: a language without one, or the entity stage turned off.
+    ``entities`` keeps every mention (junk dropped); ``merged_entities`` groups them into
+    entities, most salient first.
     """
 
     language: LanguageTag
     entities: list[Mention]
+    merged_entities: list[Entity]
     entities_model: str | None
     dedup: DedupTag
     cleaning: dict[str, list[Removal]]

@@ -90,6 +90,12 @@ class Metrics:
             "wirestream_dedup_table_entries", "Entries in this worker's dedup table (stories, texts, decisions).",
             registry=r,
         )  # fmt: skip
+        self.dedup_index_bytes = Gauge(
+            "wirestream_dedup_index_bytes", "Memory held by this worker's near-duplicate indexes.", registry=r
+        )
+        self.dedup_index_stories = Gauge(
+            "wirestream_dedup_index_stories", "Stories in this worker's near-duplicate indexes.", registry=r
+        )
         self.model_load_seconds = Gauge(
             "wirestream_model_load_seconds", "Time to load each NER model.", ["language"], registry=r
         )
@@ -116,6 +122,10 @@ class Metrics:
 
     def duplicate(self, kind: str) -> None:
         self.duplicates_total.labels(kind).inc()
+
+    def dedup_index(self, nbytes: int, stories: int) -> None:
+        self.dedup_index_bytes.set(nbytes)
+        self.dedup_index_stories.set(stories)
 
     def update(self) -> None:
         self.updates_total.inc()
@@ -154,4 +164,19 @@ def register(wiring: Wiring) -> None:
                 continue
             committed = monitor.tp_committed_offsets.get(tp, 0)
             metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
-        metrics.dedup_entries.set(len(cast(Any, wiring.dedup_table).data))
+        metrics.dedup_entries.set(table_entries(cast(Any, wiring.dedup_table).data))
+
+
+def table_entries(store: Any) -> int:
+    """Entries in a table store: exact for the memory store; for RocksDB the sum of each partition's
+    ``rocksdb.estimate-num-keys`` (counting the keys would read the whole table every refresh)."""
+    databases = getattr(store, "_dbs", None)
+    if databases is None:
+        return len(store)
+    total = 0
+    for db in list(databases.values()):
+        try:
+            total += int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+        except Exception:  # noqa: BLE001 - a closed or foreign database counts as empty
+            continue
+    return total

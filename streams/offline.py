@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agents.clean import prepare
-from agents.dedup import deduplicate
+from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
 from streams.codec import encode
@@ -71,6 +71,7 @@ class OfflineRun:
             entities.warm_up()
         self.settings = settings
         self.state: dict[str, Any] = {}
+        self.near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)
         self.version = package_version("wirestream")
         self.counts = Counts()
         self._pending: list[StoryInFlight] = []
@@ -82,11 +83,14 @@ class OfflineRun:
     def process(self, source: FileSource, payload: bytes) -> None:
         """Run one raw payload through every stage."""
         self.counts.read += 1
-        for outcome in prepare(payload, None, source, time.time(), self.settings.max_payload_bytes):
+        settings = self.settings
+        for outcome in prepare(
+            payload, None, source, time.time(), settings.max_payload_bytes, settings.dedup_shingle_size
+        ):
             if isinstance(outcome, DeadLetter):
                 self._write(outcome)
                 continue
-            decided = deduplicate(outcome, self.state, self.settings.dedup_window_seconds)
+            decided = deduplicate(outcome, self.state, settings.dedup_window_seconds, self.near)
             if isinstance(decided, DuplicateNotice):
                 self._write(decided)
             else:

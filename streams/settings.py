@@ -42,8 +42,18 @@ class Settings:
     output_partitions: int = _setting(4, "Partitions of the duplicates and dead-letter topics.")
     replication_factor: int = _setting(1, "Replication factor of the topics wirestream creates.")
     max_payload_bytes: int = _setting(2 * 1024 * 1024, "Largest raw message accepted; larger ones are dead-lettered.")
-    dedup_window_seconds: float = _setting(7 * 24 * 3600.0, "How long dedup remembers a story (seconds).")
-    store: str = _setting("memory://", "Faust table store: `memory://` or `rocksdb://` (durable, needs rocksdict).")
+    dedup_window_seconds: float = _setting(
+        7 * 24 * 3600.0, "How long dedup remembers a story (seconds); older entries are deleted from the table."
+    )
+    dedup_near_threshold: float = _setting(
+        0.5, "Estimated Jaccard similarity (0-1] at or above which a story is a near duplicate (docs/dedup.md)."
+    )
+    dedup_shingle_size: int = _setting(
+        3, "Words per shingle of the near-duplicate signature (characters for zh, ja, th, km, lo, my)."
+    )
+    store: str = _setting(
+        "memory://", "Faust table store: `memory://`, or `rocksdb://` (durable, on disk, opened with rocksdict)."
+    )
     data_dir: str = _setting(".local/worker", "Directory for the worker's table data (RocksDB).")
     language_short_text_model: str = _setting(
         "lite", "Second-opinion model for short text: `lite`, `full` (more accurate, +1.2 GB, slow to load) or `off`."
@@ -95,6 +105,7 @@ class Settings:
             "replication_factor",
             "max_payload_bytes",
             "entities_batch_size",
+            "dedup_shingle_size",
         ):
             if getattr(self, name) < 1:
                 _fail(name, getattr(self, name), "an integer >= 1")
@@ -102,6 +113,8 @@ class Settings:
             _fail("web_port", self.web_port, "a port number 1-65535")
         if self.dedup_window_seconds <= 0:
             _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
+        if not 0 < self.dedup_near_threshold <= 1:
+            _fail("dedup_near_threshold", self.dedup_near_threshold, "a number > 0 and <= 1")
         if self.shutdown_grace_seconds <= 0:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
         if self.language_short_text_model not in ("full", "lite", "off"):
@@ -123,6 +136,13 @@ class Settings:
     def bootstrap_servers(self) -> str:
         """The broker list as aiokafka wants it (no ``kafka://``)."""
         return ",".join(s.strip().removeprefix("kafka://") for s in self.broker.split(","))
+
+    @property
+    def max_record_bytes(self) -> int:
+        """Largest record wirestream writes to or reads from Kafka: an internal record carries the raw
+        story and its clean text (and an enriched one every mention), so four raw payloads plus 1 MiB.
+        Every topic is created with this ``max.message.bytes`` and the clients are sized for it."""
+        return 4 * self.max_payload_bytes + 1024 * 1024
 
     @property
     def dedup_changelog_topic(self) -> str:

@@ -5,6 +5,7 @@ On CI (``CI`` set) a broker that cannot start is a failure, never a skip.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -160,3 +161,9 @@ def start_worker(tmp_path: Path) -> Iterator[object]:
     for worker in workers:
         if worker.process is not None and worker.process.poll() is None:
             worker.stop()
+
+
+def distinct_words(i: int) -> str:
+    """Words no other story has: templated stories that differ only in numbers are near duplicates
+    of each other (estimated Jaccard around the 0.5 threshold), which these tests are not about."""
+    return " ".join(hashlib.sha1(f"{i}-{j}".encode()).hexdigest()[:8] for j in range(20)) + "."

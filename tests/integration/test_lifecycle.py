@@ -15,6 +15,7 @@ import pytest
 from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
+from tests.integration.conftest import distinct_words
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,8 @@ def story(i: int) -> bytes:
             "uri": f"urn:test:lifecycle-{i}",
             "headline": f"Harbour report {i}",
             "body_text": f"Ship {i} reached the port of Rotterdam on Wednesday with {i * 11} containers, the "
-            f"harbour authority said. Dock workers unloaded cargo number {i * 17} before the storm.",
+            f"harbour authority said. Dock workers unloaded cargo number {i * 17} before the storm. "
+            + distinct_words(i),
         }
     )
 

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import random
+from dataclasses import asdict
 from typing import Any
 
-from agents.dedup import compare_versions, deduplicate, fingerprint
-from schemas.records import CleanText, DuplicateNotice, KafkaSource, LanguageTag, RawStory, StoryInFlight
+from agents.dedup import NearDedup, compare_versions, deduplicate, fingerprint, text_signature
+from schemas.records import (
+    CleanText,
+    DuplicateNotice,
+    KafkaSource,
+    LanguageTag,
+    RawStory,
+    StoryInFlight,
+    TextSignature,
+)
 
 WEEK = 7 * 24 * 3600.0
 
@@ -15,6 +25,8 @@ def story(
     versioncreated: str | None = None,
     offset: int = 0,
     at: float = 1000.0,
+    language: str = "en",
+    signed: bool = True,
 ) -> StoryInFlight:
     return StoryInFlight(
         story=RawStory(uri=uri, version=version, versioncreated=versioncreated, headline="H", body=body),
@@ -22,7 +34,8 @@ def story(
         item_index=0,
         received_at=at,
         clean=CleanText(headline="H", body=body),
-        language=LanguageTag("en", 0.99),
+        language=LanguageTag(language, 0.99),
+        signature=text_signature(body, language) if signed else None,
     )
 
 
@@ -99,3 +112,219 @@ def test_compare_versions() -> None:
     assert compare_versions(RawStory("u", version="9"), RawStory("u", version="10")) == -1
     assert compare_versions(RawStory("u", version="b"), RawStory("u", version="a")) == 1
     assert compare_versions(RawStory("u", version="1"), RawStory("u", version="1")) == 0
+
+
+# --------------------------------------------------------------------------- near copies, journal, expiry
+
+STORY = (
+    "The harbour authority said on Monday that the northern ferry terminal will close for repairs "
+    "from the first of March. Passengers travelling to the islands should use the southern pier, "
+    "where two extra crossings a day have been added. The works, budgeted at four million euros, "
+    "are expected to last eleven weeks. A spokesperson said the old ramp had been damaged in the "
+    "winter storms and could no longer carry lorries safely. Local shops near the terminal asked "
+    "for compensation, saying the closure falls in their busiest season."
+)
+EDITED = "HARBOUR TERMINAL TO CLOSE\n\n" + STORY.replace("eleven weeks", "twelve weeks") + "\n\n(Reporting by Jo)"
+OTHER = (
+    "The national football team lost two to one against its neighbours on Saturday evening, "
+    "ending a run of seven matches without defeat. The coach blamed a tired defence and said he "
+    "would rotate the squad before the qualifier next month. Supporters booed the late substitution "
+    "of the captain, who had scored the only goal shortly after half time."
+)
+CHINESE = "港务局周一表示，北部渡轮码头将从三月一日起关闭维修。前往岛屿的乘客应使用南部码头，那里每天增加了两班渡轮。"
+
+
+def test_near_copy_is_a_near_duplicate_of_the_original() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    first = deduplicate(story("a", STORY, "1", offset=1), state, WEEK, near)
+    other = deduplicate(story("b", OTHER, "1", offset=2), state, WEEK, near)
+    copy = deduplicate(story("c", EDITED, offset=3), state, WEEK, near)
+    assert isinstance(first, StoryInFlight) and isinstance(other, StoryInFlight)
+    assert isinstance(copy, DuplicateNotice)
+    assert (copy.kind, copy.duplicate_of.uri, copy.duplicate_of.version) == ("near", "a", "1")
+    assert 0.5 <= copy.similarity < 1.0
+    # a copy is not indexed: the next copy still points at the original
+    again = deduplicate(story("d", EDITED + " More.", offset=4), state, WEEK, near)
+    assert isinstance(again, DuplicateNotice) and again.duplicate_of.uri == "a"
+
+
+def test_near_copies_meet_only_within_a_language() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("a", STORY, offset=1, language="en"), state, WEEK, near)
+    other_language = deduplicate(story("b", EDITED, offset=2, language="de"), state, WEEK, near)
+    assert isinstance(other_language, StoryInFlight)
+
+
+def test_chinese_near_copy_uses_character_shingles() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("zh-1", CHINESE, offset=1, language="zh"), state, WEEK, near)
+    copy = deduplicate(story("zh-2", CHINESE.replace("周一", "周二"), offset=2, language="zh"), state, WEEK, near)
+    assert isinstance(copy, DuplicateNotice) and (copy.kind, copy.duplicate_of.uri) == ("near", "zh-1")
+
+
+def test_threshold_is_configurable() -> None:
+    strict = NearDedup(threshold=0.99)
+    state: dict[str, Any] = {}
+    deduplicate(story("a", STORY, offset=1), state, WEEK, strict)
+    assert isinstance(deduplicate(story("c", EDITED, offset=2), state, WEEK, strict), StoryInFlight)
+
+
+def test_signature_of_another_scheme_is_recomputed() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("a", STORY, offset=1), state, WEEK, near)
+    wrong = story("c", EDITED, offset=2)
+    wrong.signature = TextSignature("other-scheme", "0" * 32, "AAAA")
+    copy = deduplicate(wrong, state, WEEK, near)
+    assert isinstance(copy, DuplicateNotice) and copy.kind == "near"
+    unsigned = deduplicate(story("d", EDITED, offset=3, signed=False), state, WEEK, near)
+    assert isinstance(unsigned, DuplicateNotice) and unsigned.similarity == copy.similarity
+
+
+def test_near_decision_replays_identically() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("a", STORY, "1", offset=1), state, WEEK, near)
+    copy = deduplicate(story("c", EDITED, offset=2, at=1001.0), state, WEEK, near)
+    replay = deduplicate(story("c", EDITED, offset=2, at=1001.0), state, WEEK, near)
+    assert replay == copy
+
+
+def test_a_message_cut_short_by_a_crash_is_not_a_copy_of_itself() -> None:
+    """The crash lost the decision record (written last) but kept the other writes."""
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    first = deduplicate(story("a", STORY, "1", offset=1), state, WEEK, near)
+    assert isinstance(first, StoryInFlight) and first.dedup is not None
+    del state["m:stories.raw:0:1#0"]
+    rebuilt = NearDedup.from_state(state)
+    again = deduplicate(story("a", STORY, "1", offset=1), state, WEEK, rebuilt)
+    assert isinstance(again, StoryInFlight) and again.dedup is not None and again.dedup.status == "new"
+
+
+def _text(rng: random.Random, language: str, words: int = 60) -> str:
+    if language == "zh":
+        return "".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(words * 2))
+    return " ".join(f"{language}{rng.randrange(5000)}" for _ in range(words)) + "."
+
+
+def _edit(rng: random.Random, text: str, language: str) -> str:
+    if language == "zh":
+        at = rng.randrange(len(text) - 4)
+        return text[:at] + "据报道" + text[at + 2 :]
+    words = text.split()
+    for _ in range(3):
+        words[rng.randrange(len(words))] = "edited"
+    return " ".join(words)
+
+
+def stream(seed: int, count: int = 160) -> list[StoryInFlight]:
+    """New stories, near copies, exact copies, re-sends, updates and late versions in en, de and zh."""
+    rng = random.Random(seed)
+    out: list[StoryInFlight] = []
+    originals: dict[str, list[StoryInFlight]] = {"en": [], "de": [], "zh": []}
+    for i in range(count):
+        language = rng.choice(sorted(originals))
+        earlier = originals[language]
+        roll = rng.random() if earlier else 0.0
+        if roll < 0.4:
+            item = story(f"urn:{language}:{i}", _text(rng, language), "2", offset=i, at=1000.0 + i, language=language)
+            earlier.append(item)
+        else:
+            base = rng.choice(earlier)
+            uri, version, body = f"urn:{language}:{i}", "1", base.clean.body
+            if roll < 0.6:
+                body = _edit(rng, body, language)
+            elif roll < 0.75:
+                pass  # an exact copy under another uri
+            elif roll < 0.85:
+                uri, version = base.story.uri, str(int(base.story.version or "1") + rng.randint(0, 2))
+                body = _edit(rng, body, language)
+            else:
+                uri, version = base.story.uri, "1"  # a late older version
+            item = story(uri, body, version, offset=i, at=1000.0 + i, language=language)
+        out.append(item)
+    return out
+
+
+def decisions(outcomes: list[Any]) -> list[dict[str, Any]]:
+    result = []
+    for outcome in outcomes:
+        if isinstance(outcome, DuplicateNotice):
+            result.append(asdict(outcome))
+        else:
+            result.append({"uri": outcome.story.uri, "dedup": asdict(outcome.dedup)})
+    return result
+
+
+def test_one_worker_and_two_workers_decide_alike() -> None:
+    """Two workers each own some languages (their partitions); one worker owns all."""
+    items = stream(11)
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    alone = decisions([deduplicate(s, state, WEEK, near) for s in stream(11)])
+    kinds = {d.get("kind") or d["dedup"]["status"] for d in alone}
+    assert kinds == {"new", "update", "exact", "near", "stale"}
+    workers = {"en": ({}, NearDedup()), "de": ({}, NearDedup()), "zh": ({}, NearDedup())}
+    split = []
+    for item in items:
+        worker_state, worker_near = workers["en" if item.language.code == "en" else "de"]  # de and zh share one
+        split.append(deduplicate(item, worker_state, WEEK, worker_near))
+    assert decisions(split) == alone
+
+
+def test_rebuilding_the_index_mid_stream_changes_no_decision() -> None:
+    """A rebalance: the index is rebuilt from the table (the journal) and the stream goes on."""
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    reference = decisions([deduplicate(s, state, WEEK, near) for s in stream(5)])
+    state = {}
+    near = NearDedup()
+    outcomes = []
+    for i, item in enumerate(stream(5)):
+        if i % 25 == 0:
+            near = NearDedup.from_state(state)
+        outcomes.append(deduplicate(item, state, WEEK, near))
+    assert decisions(outcomes) == reference
+
+
+def test_expired_entries_are_deleted_from_the_table_and_the_index() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("a", STORY, "1", offset=1, at=0.0), state, 100.0, near)
+    deduplicate(story("b", STORY, offset=2, at=10.0), state, 100.0, near)  # exact copy: journal + decision
+    assert len(near.languages["en"].index) == 1
+    assert {k.split(":")[0] for k in state} == {"m", "u", "f", "n"}
+    later = deduplicate(story("c", OTHER, offset=3, at=500.0), state, 100.0, near)
+    assert isinstance(later, StoryInFlight)
+    # only what story c wrote is left
+    assert sorted(state) == sorted(["m:stories.raw:0:3#0", "u:en:c", f"f:en:{fingerprint(OTHER)}", "n:en:2"]), sorted(
+        state
+    )
+    assert len(near.languages["en"].index) == 1
+    copy = deduplicate(story("d", EDITED, offset=4, at=501.0), state, 100.0, near)
+    assert isinstance(copy, StoryInFlight)  # its original expired
+
+
+def test_expiry_keeps_a_uri_entry_a_newer_version_overwrote() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    deduplicate(story("a", STORY, "1", offset=1, at=0.0), state, 100.0, near)
+    deduplicate(story("a", OTHER, "2", offset=2, at=90.0), state, 100.0, near)
+    deduplicate(story("x", "Something else entirely here.", offset=3, at=150.0), state, 100.0, near)
+    assert state["u:en:a"]["version"] == "2"  # v1's journal entry expired, v2's uri entry stays
+    late = deduplicate(story("a", STORY, "1", offset=4, at=160.0), state, 100.0, near)
+    assert isinstance(late, DuplicateNotice) and late.kind == "stale"
+
+
+def test_state_stays_bounded_over_a_long_stream() -> None:
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    for i in range(600):
+        body = f"Report {i}: " + " ".join(f"word{i}-{j}" for j in range(30))
+        deduplicate(story(f"u{i}", body, offset=i, at=float(i)), state, 50.0, near)
+    # 51 stories in the window, 4 keys each; expiry runs one call behind at most
+    assert len(state) <= 4 * 52 and len(near.languages["en"].index) <= 52
