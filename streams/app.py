@@ -7,15 +7,17 @@ worker command (``wirestream worker``) runs the one built from the environment.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
 from faust.types import EventT, StreamT, TopicT
 
-from schemas.records import DeadLetter, KafkaSource, parse_timestamp
+from agents.deadletter import dead_letter
+from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
 from streams.codec import encode
 from streams.metrics import Metrics, package_version
 from streams.settings import Settings
@@ -48,6 +50,7 @@ class Readiness:
 
 
 Handler = Callable[[EventT[bytes]], Awaitable[None]]
+log = logging.getLogger("wirestream.agents")
 
 
 @dataclass(slots=True)
@@ -69,8 +72,11 @@ class Wiring:
         payload = message.value if isinstance(message.value, bytes) else b""
         return payload, KafkaSource(message.topic, message.partition, message.offset)
 
-    async def consume(self, stream: StreamT[bytes], handle: Handler) -> None:
+    async def consume(self, stream: StreamT[bytes], handle: Handler, stage: Stage) -> None:
         """Feed the stream's events to ``handle`` one at a time, counting the one in flight.
+
+        A failure ``handle`` did not turn into a dead letter itself (a bug, a record Kafka refuses)
+        is dead-lettered here with the event's bytes, so the agent goes on with the next story.
 
         Faust acknowledges an event once the loop moves past it, and also when the agent is
         cancelled with the event in hand; an acknowledged offset gets committed. So a clean
@@ -84,6 +90,8 @@ class Wiring:
             state.in_flight += 1
             try:
                 await handle(event)
+            except Exception as error:  # noqa: BLE001 - a story that breaks the stage must not stop the agent
+                await self._contain(error, event, stage)
             finally:
                 state.in_flight -= 1
             if state.draining:
@@ -92,6 +100,24 @@ class Wiring:
                 # event held here would block the stop until the grace period runs out.
                 await stream.ack(event)
                 await asyncio.Event().wait()  # take nothing more; the stop cancels this wait
+
+    async def _contain(self, error: Exception, event: EventT[bytes], stage: Stage) -> None:
+        message = event.message
+        payload = message.value if isinstance(message.value, bytes) else b""
+        source = KafkaSource(message.topic, message.partition, message.offset)
+        log.error(
+            "story failed outside its stage, dead-lettering it",
+            exc_info=error,
+            extra={"stage": stage, "source": source.key},
+        )
+        letter = dead_letter(error, stage, payload, source, time.time())
+        try:
+            await self.send_dead_letter(letter)
+        except Exception as failure:  # noqa: BLE001 - e.g. too large even for the dead-letter topic
+            omitted = f"payload of {len(payload)} bytes omitted: {failure!r}; re-read it from {source.key}"
+            note = f"{letter.error.message} ({omitted})"
+            letter = replace(letter, error=replace(letter.error, message=note[:1000]), payload="")
+            await self.send_dead_letter(letter)
 
     async def send(
         self,
@@ -145,6 +171,13 @@ def create_app(settings: Settings) -> Wiring:
         key_serializer="raw",
         value_serializer="raw",
         producer_acks=-1,
+        # Records bigger than the broker's 1 MiB default are normal here (a 2 MiB page, cleaned);
+        # topics are created to take them (streams.topics). Batches of 512 KiB lingering 5 ms
+        # instead of 16 KiB sent at once: a ~600-word story no longer travels alone.
+        producer_max_request_size=settings.max_record_bytes,
+        producer_max_batch_size=512 * 1024,
+        producer_linger=0.005,
+        consumer_max_fetch_size=settings.max_record_bytes,
         broker_commit_interval=1.0,
     )
     n, outputs = settings.partitions, settings.output_partitions

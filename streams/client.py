@@ -12,6 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.codec import decode
 
+# The topics' own max.message.bytes is the limit that counts; the tools never refuse a record below it.
+CLIENT_MAX_BYTES = 64 * 1024 * 1024
+
 
 def story_key(payload: bytes) -> bytes | None:
     """The message key of a raw payload: its ``uri`` when it is a JSON object that has one."""
@@ -31,7 +34,7 @@ async def produce(
     content_type: str | None = None,
 ) -> int:
     """Send each payload (key: its uri) and wait until the broker has them all; returns the count."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=CLIENT_MAX_BYTES)
     await producer.start()
     sent = 0
     try:
@@ -76,7 +79,9 @@ async def consume(
     ``timeout``.
     """
     partitions = await topic_partitions(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=CLIENT_MAX_BYTES
+    )
     await consumer.start()
     records: list[tuple[str, dict[str, Any]]] = []
     try:

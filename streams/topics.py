@@ -33,17 +33,20 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic the pipeline needs.
 
     The dedup changelog is compacted and has the partitions of ``stories.clean``: Faust
-    writes a table update to the changelog partition of the event being processed.
+    writes a table update to the changelog partition of the event being processed. Every topic
+    takes records up to ``settings.max_record_bytes`` (the broker's default is 1 MiB, less than
+    a story at ``max_payload_bytes`` once cleaned).
     """
     n = settings.partitions
+    sized = {"max.message.bytes": str(settings.max_record_bytes)}
     return [
-        TopicSpec(settings.topic_raw, n),
-        TopicSpec(settings.topic_clean, n),
-        TopicSpec(settings.topic_unique, n),
-        TopicSpec(settings.topic_enriched, n),
-        TopicSpec(settings.topic_duplicates, settings.output_partitions),
-        TopicSpec(settings.topic_deadletter, settings.output_partitions),
-        TopicSpec(settings.dedup_changelog_topic, n, {"cleanup.policy": "compact"}),
+        TopicSpec(settings.topic_raw, n, dict(sized)),
+        TopicSpec(settings.topic_clean, n, dict(sized)),
+        TopicSpec(settings.topic_unique, n, dict(sized)),
+        TopicSpec(settings.topic_enriched, n, dict(sized)),
+        TopicSpec(settings.topic_duplicates, settings.output_partitions, dict(sized)),
+        TopicSpec(settings.topic_deadletter, settings.output_partitions, dict(sized)),
+        TopicSpec(settings.dedup_changelog_topic, n, {"cleanup.policy": "compact", **sized}),
     ]
 
 

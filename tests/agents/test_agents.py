@@ -108,3 +108,50 @@ async def test_entities_agent_emits_enriched_story(wiring: Any) -> None:
     assert isinstance(record, EnrichedStory)
     assert record.item["language"] == "fr"
     assert any(place["name"] == "Paris" for place in record.item.get("places", []))
+
+
+async def test_a_story_kafka_refuses_is_dead_lettered_and_the_agent_goes_on(
+    wiring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    w, sent = wiring
+    recorded = Wiring.send
+
+    async def refuse_the_first_clean_record(self: Wiring, topic: Any, key: str, record: Any, **timing: Any) -> None:
+        if topic.get_topic_name() == w.settings.topic_clean and not sent:
+            sent.append(("refused", key, record))
+            raise MessageSizeTooLargeError("record too large")
+        await recorded(self, topic, key, record, **timing)
+
+    monkeypatch.setattr(Wiring, "send", refuse_the_first_clean_record)
+    second = {**FRENCH, "uri": "urn:test:fr-2"}
+    async with w.app.agents["clean"].test_context() as agent:
+        await agent.put(value=orjson.dumps(FRENCH), key=b"urn:test:fr-1")
+        await agent.put(value=orjson.dumps(second), key=b"urn:test:fr-2")
+    assert [topic for topic, _, _ in sent] == ["refused", w.settings.topic_deadletter, w.settings.topic_clean]
+    letter = sent[1][2]
+    assert isinstance(letter, DeadLetter)
+    assert (letter.error.stage, letter.error.type) == ("clean", "MessageSizeTooLargeError")
+    assert orjson.loads(letter.payload)["uri"] == "urn:test:fr-1"
+    assert sent[2][2].story.uri == "urn:test:fr-2"
+
+
+def test_a_body_over_the_models_limit_is_tagged_up_to_the_bound() -> None:
+    from agents.entities import MAX_TAGGED_CHARS, tag_entities
+    from schemas.records import CleanText, KafkaSource, LanguageTag, RawStory
+
+    sentence = "Chancellor Olaf Scholz met officials in Berlin on Monday to discuss the budget. "
+    body = sentence * (1_200_000 // len(sentence))
+    story = StoryInFlight(
+        story=RawStory(uri="urn:test:long", version="1", headline="Scholz in Berlin", body=body),
+        source=KafkaSource("stories.raw", 0, 0),
+        item_index=0,
+        received_at=1000.0,
+        clean=CleanText("Scholz in Berlin", body),
+        language=LanguageTag("en", 0.99),
+    )
+    [mentions] = tag_entities([story])
+    in_body = [m for m in mentions if m.field == "body"]
+    assert in_body, "the start of the body is tagged"
+    assert max(m.end for m in in_body) <= MAX_TAGGED_CHARS

@@ -17,9 +17,10 @@ from streams.client import consume, produce
 from streams.offline import enrich_files, read_inputs
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import REPO
+from tests.integration.conftest import REPO, distinct_words
 
 pytestmark = pytest.mark.integration
+
 
 SAMPLES = REPO / "samples" / "stories.jsonl"
 SHARED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
@@ -150,6 +151,24 @@ def test_bad_input_goes_to_dead_letter_and_worker_goes_on(settings: Settings, st
     assert b'wirestream_dead_letters_total{reason="InvalidJson",stage="validate"} 1.0' in body
 
 
+def test_a_story_over_kafkas_default_record_limit_comes_out_whole(settings: Settings, start_worker: Any) -> None:
+    """A 1.2 MB story (under WIRESTREAM_MAX_PAYLOAD_BYTES) travels as records of 2.4 MB and more
+    between the stages, over the broker's 1 MiB default: the topics and clients are sized for it."""
+    run(ensure_topics(settings))
+    start_worker(settings)
+    paragraph = "The committee in Geneva reviewed report {n} on Tuesday and published its findings on water supply."
+    body = "\n\n".join(paragraph.format(n=n) for n in range(12_000))
+    assert 1_000_000 < len(body) < settings.max_payload_bytes
+    story = orjson.dumps({"uri": "urn:test:long", "headline": "A very long report", "body_text": body})
+    run(produce(settings.bootstrap_servers, settings.topic_raw, [story], partition=0))
+    [(topic, record)] = run(consume(settings.bootstrap_servers, outputs(settings), expected=1, timeout=120))
+    assert topic == settings.topic_enriched, record.get("error")
+    [main] = record["item"]["bodies"]
+    assert main["charcount"] > 1_000_000 and main["value"].endswith(
+        "report 11999 on Tuesday and published its findings on water supply."
+    )
+
+
 def _comparable(record: dict[str, Any]) -> dict[str, Any]:
     """A record without what legitimately differs between runs: times and message coordinates."""
     record = json.loads(json.dumps(record))
@@ -200,7 +219,7 @@ def test_two_workers_share_partitions(settings: Settings, start_worker: Any) -> 
                 "headline": f"Report number {i} on regional trade",
                 "body_text": f"Exports from region {i} rose by {i} percent last quarter, officials in Lisbon said on "
                 f"Tuesday. The figures for district {i * 7} were published by the statistics office, which "
-                f"counted {i * 13} new companies.",
+                f"counted {i * 13} new companies. {distinct_words(i)}",
             }
         )
         for i in range(60)
