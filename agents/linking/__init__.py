@@ -1,0 +1,110 @@
+"""Link entity names to stable identifiers shared across languages (Wikidata or GeoNames URIs).
+
+The name lists are data files kept in this folder (sources in ``SOURCES.md``):
+
+* ``people.tsv``: heads of state and government (and a few former ones), with names in
+  several languages and scripts ("Poutine", "Putin", "Путин" → Q7747);
+* ``organisations.tsv``: international organisations ("OTAN", "NATO", "НАТО" → Q7184);
+* ``places.tsv``: countries, capitals and cities of a million people or more, built by
+  ``models/build_linking_places.py`` from GeoNames and CLDR names.
+
+Lookup is one dict access on a folded name (:func:`fold`); the tables load once per process.
+A name shared by several places goes to a country first, then a capital, then the most
+populous city. Anything not in the lists stays unlinked: no guessing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+DATA = Path(__file__).resolve().parent
+Kind = Literal["PER", "ORG", "LOC"]
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_PLACE_RANK = {"country": 0, "capital": 1, "city": 2}
+#: Which tables a mention of each NER type is looked up in, in order. A country tagged ORG
+#: ("Moscou a déclaré…" metonymy) or an organisation tagged LOC ("l'UE") still links.
+_TABLES: dict[str, tuple[Kind, ...]] = {"PER": ("PER",), "ORG": ("ORG", "LOC"), "LOC": ("LOC", "ORG"), "MISC": ("ORG",)}
+
+
+def fold(text: str) -> str:
+    """The lookup key of a name: case-folded, accents and apostrophes dropped, punctuation
+    and hyphens as single spaces ("États-Unis" → "etats unis", "U.S." → "u s")."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("'", "").replace("\u2019", ""))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
+
+
+@dataclass(slots=True, frozen=True)
+class Link:
+    """What a name links to: its URI, kind (PER/ORG/LOC) and canonical (English) name."""
+
+    uri: str
+    kind: Kind
+    name: str
+
+
+class Linker:
+    """Folded name → :class:`Link`, one table per kind."""
+
+    def __init__(self, data: Path = DATA) -> None:
+        self.tables: dict[Kind, dict[str, Link]] = {"PER": {}, "ORG": {}, "LOC": {}}
+        self._load_simple(data / "people.tsv", "PER", names_column=6)
+        self._load_simple(data / "organisations.tsv", "ORG", names_column=3)
+        self._load_places(data / "places.tsv")
+
+    def _load_simple(self, path: Path, kind: Kind, names_column: int) -> None:
+        table = self.tables[kind]
+        for fields in _rows(path):
+            link = Link(f"https://www.wikidata.org/entity/{fields[0]}", kind, fields[1])
+            for name in [fields[1], *fields[names_column].split("|")]:
+                key = fold(name)
+                if key:
+                    table.setdefault(key, link)
+
+    def _load_places(self, path: Path) -> None:
+        rows = sorted(_rows(path), key=lambda f: (_PLACE_RANK[f[1]], -int(f[3])))
+        table = self.tables["LOC"]
+        for uri, _kind, _iso, _population, name, names in rows:
+            link = Link(uri, "LOC", name)
+            for alias in [name, *names.split("|")]:
+                key = fold(alias)
+                if key:
+                    table.setdefault(key, link)
+
+    def lookup(self, entity_type: str, name: str) -> Link | None:
+        """The link for a mention of ``entity_type`` named ``name``, or None."""
+        key = fold(name)
+        for kind in _TABLES.get(entity_type, ()):
+            found = self.tables[kind].get(key)
+            if found is not None:
+                return found
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self.tables.values())
+
+
+def _rows(path: Path) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            rows.append(line.split("\t"))
+    return rows
+
+
+_linker: Linker | None = None
+_lock = threading.Lock()
+
+
+def linker() -> Linker:
+    """The process-wide linker, loaded on first use."""
+    global _linker
+    with _lock:
+        if _linker is None:
+            _linker = Linker()
+        return _linker
