@@ -79,8 +79,9 @@ typecheck: install
 
 check: lint typecheck
 
+# Benchmarks (docs/benchmarks.md): ≈ 16 min; make bench BENCH_ARGS=--quick for ≈ 4 min. Results: .local/bench/
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean: stop
 	rm -rf $(LOCAL) $(VENV)

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Start one benchmark worker process: the real worker, the pipeline with its stages stubbed, or a
+pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``wirestream worker``.
+
+    python bench/launcher.py pipeline      # exactly ``wirestream worker``
+    python bench/launcher.py stubbed       # the same worker, every stage function replaced by identity
+    python bench/launcher.py passthrough   # one Faust agent: raw -> the enriched topic, decode + encode
+
+The stubbing is done here, by replacing the stage functions the agents call (``agents.clean.clean_text``,
+``agents.clean.detect_language``, ``agents.dedup.deduplicate``, ``agents.entities.enrich_or_dead_letter``)
+before the worker starts: the product code has no benchmark switch. Parsing the payload (the validate
+step), the three Faust hops, the (de)serialisation of the records between them and the building of the
+ninjs envelope stay: that is the plumbing this mode measures. Prints what it replaced to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from streams.settings import Settings  # noqa: E402
+
+
+def _stub() -> list[str]:
+    """Replace every stage function by identity; returns the names replaced."""
+    from agents import clean, dedup, entities, language
+    from schemas.ninjs import build_enriched
+    from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight
+
+    replaced: list[str] = []
+
+    def identity_clean(headline: str | None, body: str | None, *args: Any, **kwargs: Any) -> CleanText:
+        return CleanText(headline=headline or "", body=body or "", removed=[])
+
+    class _Result:
+        def __init__(self, declared: str | None) -> None:
+            self.code = declared or "und"
+            self.confidence = 1.0
+            self.declared = declared
+            self.mismatch = False
+
+    def identity_language(headline: str, body: str, declared: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        return _Result(declared)
+
+    def identity_dedup(story: StoryInFlight, *args: Any, **kwargs: Any) -> StoryInFlight:
+        story.dedup = DedupTag("", "new", None)
+        return story
+
+    def identity_entities(stories: Any, pipeline_version: str, *args: Any, **kwargs: Any) -> list[Any]:
+        return [build_enriched(story, [], pipeline_version) for story in stories]
+
+    def no_signature(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    for module, name, stub in (
+        (clean, "clean_text", identity_clean),
+        (clean, "text_signature", no_signature),
+        (clean, "detect_language", identity_language),
+        (dedup, "deduplicate", identity_dedup),
+        (entities, "enrich_or_dead_letter", identity_entities),
+    ):
+        if hasattr(module, name):
+            setattr(module, name, stub)
+            replaced.append(f"{module.__name__}.{name}")
+    # Nothing to load: the stubs use no model.
+    if hasattr(language, "warm_up"):
+        language.warm_up = lambda *args, **kwargs: 0.0
+        replaced.append("agents.language.warm_up")
+    _ = LanguageTag  # the stub returns an object with LanguageTag's fields
+    return replaced
+
+
+def _passthrough(settings: Settings) -> None:
+    """A Faust app with the worker's consumer/producer settings and one agent that copies each raw
+    message to the enriched topic, decoded and encoded again with orjson (the same codec)."""
+    import asyncio
+    import logging
+
+    import faust
+
+    from streams.app import _topic
+    from streams.codec import decode, encode
+    from streams.topics import ensure_topics
+
+    logging.basicConfig(level=settings.log_level)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(ensure_topics(settings))
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store="memory://",
+        datadir=settings.data_dir,
+        autodiscover=False,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_disable_leader=True,
+        topic_replication_factor=settings.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+    )
+    raw = _topic(app, settings.topic_raw, settings.partitions)
+    out = _topic(app, settings.topic_enriched, settings.partitions)
+
+    @app.agent(raw, name="passthrough")
+    async def copy(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                value: Any = decode(message.value)
+            except ValueError:
+                value = None
+            record = {
+                "payload": value,
+                "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+                "received_at": message.timestamp,
+            }
+            await out.send(key=message.key or b"", value=encode(record))
+
+    @app.page("/readyz")
+    async def ready(web: Any, request: Any) -> Any:
+        assigned = len(app.consumer.assignment()) if app.consumer else 0
+        return web.json({"ready": assigned > 0, "assigned_partitions": assigned}, status=200 if assigned else 503)
+
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, loop=loop)
+    worker.execute_from_commandline()
+
+
+def _tune_producer() -> str | None:
+    """``WIRESTREAM_BENCH_PRODUCER=<max batch bytes>,<linger seconds>``: every Faust app made in this
+    process gets those producer settings (an experiment of the benchmark, not a product setting).
+
+    Faust's defaults are 16 KiB batches and no linger; aiokafka keeps one produce request in flight
+    per broker, with at most one batch per partition in it, so a story bigger than a batch travels
+    alone: one story per partition per round trip (docs/benchmarks.md)."""
+    import os
+
+    value = os.environ.get("WIRESTREAM_BENCH_PRODUCER")
+    if not value:
+        return None
+    batch, linger = value.split(",")
+    import faust
+
+    original = faust.App.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("producer_max_batch_size", int(batch))
+        kwargs.setdefault("producer_linger", float(linger))
+        kwargs.setdefault("producer_max_request_size", max(int(batch), 1_000_000))
+        original(self, *args, **kwargs)
+
+    faust.App.__init__ = init  # type: ignore[method-assign]
+    return value
+
+
+def main() -> int:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
+    settings = Settings.from_env()
+    tuned = _tune_producer()
+    if tuned:
+        print(f"launcher: producer batch bytes, linger seconds = {tuned}", file=sys.stderr, flush=True)
+    print(f"launcher: mode={mode} pid={__import__('os').getpid()} at {time.time():.3f}", file=sys.stderr, flush=True)
+    if mode == "passthrough":
+        _passthrough(settings)
+        return 0
+    if mode == "stubbed":
+        replaced = _stub()
+        print(f"launcher: stubbed {', '.join(replaced)}", file=sys.stderr, flush=True)
+        if len(replaced) < 4:
+            print("launcher: the stage functions moved; the stubbed mode no longer stubs every stage", file=sys.stderr)
+            return 3
+    elif mode != "pipeline":
+        print(f"launcher: unknown mode {mode!r}", file=sys.stderr)
+        return 2
+    from streams.worker import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
