@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +75,12 @@ async def test_topic_produce_consume_commit(kafka: LocalKafka) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(TOPIC, num_partitions=4, replication_factor=1)])
-        (described,) = await admin.describe_topics([TOPIC])
+        deadline = time.monotonic() + 15  # the new topic's metadata reaches the broker's cache a moment later
+        while True:
+            (described,) = await admin.describe_topics([TOPIC])
+            if described["partitions"] or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
         assert len(described["partitions"]) == 4
 
         producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")

@@ -20,7 +20,7 @@ import yaml
 from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import REPO, free_port
+from tests.integration.conftest import REPO, distinct_words, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ def test_prometheus_scrapes_worker_metrics(settings: Settings, start_worker: Any
                     "uri": f"urn:test:prom-{i}",
                     "headline": f"Market update {i}",
                     "body_text": f"Shares in Tokyo closed {i} percent higher on Friday as exporters gained, traders "
-                    f"said. The index added {i * 3} points in thin trading before the holiday.",
+                    f"said. The index added {i * 3} points in thin trading before the holiday. {distinct_words(i)}",
                 }
             )
             for i in range(5)
