@@ -56,23 +56,16 @@ LAUNCHER = REPO / "bench" / "launcher.py"
 WORK = REPO / ".local" / "bench"
 DEFAULT_SCENARIOS = ",".join(
     (
-        "passthrough-1,passthrough-t-1,stubbed-1,stubbed-t-1,passthrough-2,stubbed-2",
+        "passthrough-1,stubbed-1,passthrough-2,stubbed-2",
         "off-1,off-2,on-1,on-2,lat-off-2,lat-on-2",
     )
 )
 QUICK_SCENARIOS = "passthrough-1,stubbed-1,off-1,on-2,lat-on-2"
 
 
-# Payloads over 450 kB are left out of the Kafka runs (about 1 % of the corpus: big web pages): the clean
-# stage sends the raw story, whole body included, on to stories.clean, and a record over Faust's
-# producer_max_request_size (1,000,000 bytes) crashes the clean agent (ProducerSendError:
-# MessageSizeTooLargeError) and stops the pipeline. The real stages stay under it up to ~990 kB raw; the
-# stubbed mode (identity clean: the body twice) only up to ~490 kB, and every scenario gets the same
-# inputs. Raw payloads are accepted up to WIRESTREAM_MAX_PAYLOAD_BYTES (2 MiB). See docs/benchmarks.md.
-MAX_BYTES = 450_000
-# Scenarios with "-t-" (e.g. stubbed-t-1) run the workers with bigger producer batches and a linger
-# (bench/launcher.py: WIRESTREAM_BENCH_PRODUCER), an experiment against Faust's 16 KiB / 0 s defaults.
-TUNED_PRODUCER = "524288,0.005"
+# Payloads over the raw limit would only be dead-lettered; the corpus has none (its largest page is ~1.1 MB).
+# (The first baseline left out payloads over 450 kB: records over 1 MB crashed the clean agent then; fixed.)
+MAX_BYTES = Settings().max_payload_bytes
 
 
 def limit_size(payloads: list[bytes], max_bytes: int) -> tuple[list[bytes], int]:
@@ -270,16 +263,13 @@ class Bench:
     def scenario(self, name: str, payloads: list[bytes], rate: float | None = None) -> Result:
         parts = name.split("-")
         count = int(parts[-1])
-        tuned = "t" in parts[:-1]
-        kind = "-".join(p for p in parts[:-1] if p != "t")
+        kind = "-".join(parts[:-1])
         latency_run = kind.startswith("lat-")
         kind = kind.removeprefix("lat-")
         mode = {"passthrough": "passthrough", "stubbed": "stubbed"}.get(kind, "pipeline")
         entities = kind == "on"
         run_id = f"{name}-{uuid.uuid4().hex[:6]}"
         settings, env = self.settings(run_id, entities)
-        if tuned:
-            env["WIRESTREAM_BENCH_PRODUCER"] = TUNED_PRODUCER
         result = Result(name, mode, count, entities, len(payloads), offered_per_s=rate)
         loop = asyncio.new_event_loop()
         try:

@@ -83,7 +83,7 @@ def _passthrough(settings: Settings) -> None:
 
     import faust
 
-    from streams.app import _topic
+    from streams.app import _topic, faust_app
     from streams.codec import decode, encode
     from streams.topics import ensure_topics
 
@@ -91,25 +91,7 @@ def _passthrough(settings: Settings) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ensure_topics(settings))
-    app = faust.App(
-        settings.app_id,
-        broker=settings.broker,
-        store="memory://",
-        datadir=settings.data_dir,
-        autodiscover=False,
-        web_enabled=True,
-        web_bind=settings.web_host,
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        topic_partitions=settings.partitions,
-        topic_disable_leader=True,
-        topic_replication_factor=settings.replication_factor,
-        consumer_auto_offset_reset="earliest",
-        key_serializer="raw",
-        value_serializer="raw",
-        producer_acks=-1,
-        broker_commit_interval=1.0,
-    )
+    app = faust_app(settings, store="memory://")
     raw = _topic(app, settings.topic_raw, settings.partitions)
     out = _topic(app, settings.topic_enriched, settings.partitions)
 
@@ -137,39 +119,9 @@ def _passthrough(settings: Settings) -> None:
     worker.execute_from_commandline()
 
 
-def _tune_producer() -> str | None:
-    """``WIRESTREAM_BENCH_PRODUCER=<max batch bytes>,<linger seconds>``: every Faust app made in this
-    process gets those producer settings (an experiment of the benchmark, not a product setting).
-
-    Faust's defaults are 16 KiB batches and no linger; aiokafka keeps one produce request in flight
-    per broker, with at most one batch per partition in it, so a story bigger than a batch travels
-    alone: one story per partition per round trip (docs/benchmarks.md)."""
-    import os
-
-    value = os.environ.get("WIRESTREAM_BENCH_PRODUCER")
-    if not value:
-        return None
-    batch, linger = value.split(",")
-    import faust
-
-    original = faust.App.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("producer_max_batch_size", int(batch))
-        kwargs.setdefault("producer_linger", float(linger))
-        kwargs.setdefault("producer_max_request_size", max(int(batch), 1_000_000))
-        original(self, *args, **kwargs)
-
-    faust.App.__init__ = init  # type: ignore[method-assign]
-    return value
-
-
 def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
     settings = Settings.from_env()
-    tuned = _tune_producer()
-    if tuned:
-        print(f"launcher: producer batch bytes, linger seconds = {tuned}", file=sys.stderr, flush=True)
     print(f"launcher: mode={mode} pid={__import__('os').getpid()} at {time.time():.3f}", file=sys.stderr, flush=True)
     if mode == "passthrough":
         _passthrough(settings)

@@ -152,12 +152,13 @@ def _topic(app: faust.App, name: str, partitions: int) -> TopicT:
     )
 
 
-def create_app(settings: Settings) -> Wiring:
-    """Build the Faust app for ``settings`` with every agent and web view registered."""
-    app = faust.App(
+def faust_app(settings: Settings, store: str | None = None) -> faust.App:
+    """The Faust app the worker runs, configured from ``settings`` (``store`` overrides the table store),
+    with no topic, table or agent yet; the benchmark's pass-through agent runs on the same one."""
+    return faust.App(
         settings.app_id,
         broker=settings.broker,
-        store=settings.store,
+        store=store or settings.store,
         datadir=settings.data_dir,
         autodiscover=False,
         web_enabled=True,
@@ -180,6 +181,11 @@ def create_app(settings: Settings) -> Wiring:
         consumer_max_fetch_size=settings.max_record_bytes,
         broker_commit_interval=1.0,
     )
+
+
+def create_app(settings: Settings) -> Wiring:
+    """Build the Faust app for ``settings`` with every agent and web view registered."""
+    app = faust_app(settings)
     n, outputs = settings.partitions, settings.output_partitions
     topics = Topics(
         raw=_topic(app, settings.topic_raw, n),
