@@ -81,11 +81,10 @@ def _passthrough(settings: Settings) -> None:
     import asyncio
     import logging
 
-    import faust
-
     from streams.app import _topic, faust_app
     from streams.codec import decode, encode
     from streams.topics import ensure_topics
+    from streams.worker import TunedWorker
 
     logging.basicConfig(level=settings.log_level)
     loop = asyncio.new_event_loop()
@@ -115,7 +114,9 @@ def _passthrough(settings: Settings) -> None:
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         return web.json({"ready": assigned > 0, "assigned_partitions": assigned}, status=200 if assigned else 503)
 
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, loop=loop)
+    worker = TunedWorker(
+        app, loglevel=settings.log_level, quiet=True, loop=loop, fetch_max_wait_ms=settings.fetch_max_wait_ms
+    )
     worker.execute_from_commandline()
 
 

@@ -62,6 +62,11 @@ class Settings:
     entities_batch_size: int = _setting(
         16, "Stories tagged per batch by `wirestream enrich` (the worker tags one at a time)."
     )
+    fetch_max_wait_ms: int = _setting(
+        50,
+        "Longest a fetch request waits on the broker for new records (ms); Faust fixes 1500, which stalls a "
+        "chain of topics read by one consumer (docs/operations.md).",
+    )
     web_host: str = _setting("127.0.0.1", "Address the worker's web server binds (metrics, health).")
     web_port: int = _setting(6066, "Port of the worker's web server (`/metrics`, `/healthz`, `/readyz`).")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
@@ -106,6 +111,7 @@ class Settings:
             "max_payload_bytes",
             "entities_batch_size",
             "dedup_shingle_size",
+            "fetch_max_wait_ms",
         ):
             if getattr(self, name) < 1:
                 _fail(name, getattr(self, name), "an integer >= 1")

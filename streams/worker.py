@@ -13,6 +13,7 @@ from typing import Any
 
 import faust
 from faust.transport.consumer import Consumer as FaustConsumer
+from faust.types import AppT
 
 from streams.app import Wiring, create_app
 from streams.logs import logging_config
@@ -24,7 +25,19 @@ log = logging.getLogger("wirestream.worker")
 EXIT_GRACE_EXCEEDED = 70
 
 
-class GracefulWorker(faust.Worker):
+class TunedWorker(faust.Worker):
+    """A Faust worker whose consumer fetch requests wait at most ``fetch_max_wait_ms`` on the broker."""
+
+    def __init__(self, app: faust.App, *args: Any, fetch_max_wait_ms: int, **kwargs: Any) -> None:
+        super().__init__(app, *args, **kwargs)
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        limit_fetch_wait(self.app, self.fetch_max_wait_ms)
+
+
+class GracefulWorker(TunedWorker):
     """A Faust worker that stops cleanly on SIGTERM/SIGINT.
 
     It stops starting new stories, waits for the ones in flight to be sent and acknowledged,
@@ -35,7 +48,7 @@ class GracefulWorker(faust.Worker):
     """
 
     def __init__(self, wiring: Wiring, *args: Any, grace_seconds: float, **kwargs: Any) -> None:
-        super().__init__(wiring.app, *args, **kwargs)
+        super().__init__(wiring.app, *args, fetch_max_wait_ms=wiring.settings.fetch_max_wait_ms, **kwargs)
         self.wiring = wiring
         self.grace_seconds = grace_seconds
         self._drain: asyncio.Future[None] | None = None
@@ -73,6 +86,30 @@ class GracefulWorker(faust.Worker):
         log.error("shutdown grace period exceeded, exiting", extra={"grace_seconds": self.grace_seconds})
         logging.shutdown()
         os._exit(EXIT_GRACE_EXCEEDED)
+
+
+def limit_fetch_wait(app: AppT, milliseconds: int) -> None:
+    """Make the consumer's fetch requests wait at most ``milliseconds`` on the broker for new records.
+
+    Faust creates its aiokafka consumer with ``fetch_max_wait_ms=1500`` and no setting. aiokafka keeps
+    one fetch request in flight per broker, for the partitions that have nothing buffered; while it
+    waits, partitions that were drained (or that the agents just wrote to, like ``stories.clean``)
+    cannot be fetched. The pipeline reads its own output topics, so with 1.5 s every hop could stall
+    for up to 1.5 s: the stubbed pipeline measured 327 stories/s with 1500 ms and 667 with 100 ms.
+    """
+    consumer = app.consumer
+    thread = getattr(consumer, "_thread", None)
+    create = getattr(thread, "_create_worker_consumer", None)
+    if create is None:
+        log.warning("cannot limit the fetch wait: Faust's consumer thread changed")
+        return
+
+    def create_worker_consumer(transport: Any) -> Any:
+        kafka_consumer = create(transport)
+        kafka_consumer._fetch_max_wait_ms = milliseconds  # read by AIOKafkaConsumer.start()
+        return kafka_consumer
+
+    setattr(thread, "_create_worker_consumer", create_worker_consumer)  # noqa: B010 - instance override
 
 
 def guard_seek(app: faust.App) -> None:
