@@ -173,9 +173,21 @@ def has_text(body: str | None, body_type: str | None = None) -> bool:
     """True when ``body`` has visible text (markup is ignored for HTML / XML bodies)."""
     if body is None:
         return False
-    if body_type is not None and ("html" in body_type or "xml" in body_type):
-        body = html.unescape(_TAG.sub(" ", body))
-    return bool(body.strip())
+    if body_type is None or ("html" not in body_type and "xml" not in body_type):
+        return not body.isspace() and bool(body)
+    start = 0
+    for tag in _TAG.finditer(body):  # stops at the first visible text, usually in the first tags
+        if _visible(body[start : tag.start()]):
+            return True
+        start = tag.end()
+    return _visible(body[start:])
+
+
+def _visible(text: str) -> bool:
+    if not text or text.isspace():
+        return False
+    shown = html.unescape(text)
+    return bool(shown) and not shown.isspace()
 
 
 def require_body(body: str | None, fmt: str, uri: str, body_type: str | None = None) -> str:

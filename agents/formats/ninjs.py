@@ -9,6 +9,8 @@ Unknown fields are ignored; a known field with the wrong JSON type is an error.
 
 from __future__ import annotations
 
+import contextlib
+
 from typing import Any, Final
 
 import orjson
@@ -311,6 +313,9 @@ def _item_type(obj: dict[str, Any]) -> str | None:
 def load_json(payload: bytes) -> object:
     """Decode a UTF-8 JSON payload (BOM tolerated) or raise ``InvalidUtf8`` / ``InvalidJson``."""
     check_size(payload, FORMAT)
+    if not payload.startswith(b"\xef\xbb\xbf"):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(payload)  # orjson checks the UTF-8 itself; errors are explained below
     text = decode_utf8(payload, FORMAT)
     try:
         return orjson.loads(text)
