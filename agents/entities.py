@@ -17,7 +17,7 @@ from agents.entity_models import MODEL_LOADERS as MODEL_LOADERS
 from agents.entity_models import model_for as model_for
 from agents.entity_models import model_name as model_name
 from agents.entity_models import warm_up as warm_up
-from agents.entity_resolution import is_junk, resolve
+from agents.entity_resolution import mention_name, resolve
 from agents.entity_resolution import normalise_name as normalise_name
 from schemas.ninjs import build_enriched
 from schemas.records import DeadLetter, EnrichedStory, Mention, StoryInFlight
@@ -41,8 +41,8 @@ def _mentions(doc: Any, field: str) -> list[Mention]:
         entity_type = _ENTITY_TYPES.get(span.label_)
         if entity_type is None:
             continue
-        name = normalise_name(span.text)
-        if is_junk(span.text, name):
+        name = mention_name(span.text, entity_type)
+        if name is None:
             continue
         found.append(Mention(span.text, entity_type, field, span.start_char, span.end_char, name))  # type: ignore[arg-type]
     return found

@@ -256,6 +256,68 @@ _CALENDAR = frozenset(
     ]
 )
 _WEIGHTS = (0.4, 0.3, 0.3)
+#: Wire flags written in capitals before a headline ("ANULADA: …", "URGENT - …"); not entities.
+_WIRE_FLAGS = frozenset(
+    fold(text)
+    for text in (
+        "ANULADA",
+        "ANULADO",
+        "ANNULÉ",
+        "ANNULATION",
+        "RECTIFICATIF",
+        "CORRECTION",
+        "CORRECTED",
+        "CORRECCIÓN",
+        "KORREKTUR",
+        "URGENT",
+        "URGENTE",
+        "EILMELDUNG",
+        "BREAKING",
+        "FLASH",
+        "BULLETIN",
+        "ALERTA",
+        "ALERT",
+        "UPDATE",
+        "ACTUALIZACIÓN",
+        "ACTUALISATION",
+        "EMBARGO",
+        "EMBARGOED",
+        "KILL",
+        "WITHDRAWN",
+        "ADVISORY",
+        "REFILE",
+        "REPEAT",
+    )
+)
+#: Articles the model sometimes takes into a span from running text ("la France"); dropped from
+#: the name only when written in lower case, so "Los Angeles" and "La Paz" keep theirs.
+_LOWER_ARTICLES = frozenset(
+    ["the", "la", "le", "les", "el", "los", "las", "lo", "il", "gli", "die", "der", "das", "het"]
+)
+#: Titles and offices (folded). "président Macron" is named "Macron"; a span that is only an office
+#: ("ministre de l'Économie", "El ministro de Agricultura") is not an entity.
+_ROLES = frozenset(
+    fold(text)
+    for text in (
+        # en
+        "president", "vice", "prime", "minister", "secretary", "chancellor", "senator", "governor", "mayor",
+        "king", "queen", "pope", "spokesman", "spokeswoman", "ambassador", "chairman", "chairwoman", "ceo",
+        # fr
+        "président", "présidente", "premier", "première", "ministre", "secrétaire", "chancelier", "chancelière",
+        "sénateur", "sénatrice", "député", "députée", "maire", "roi", "reine", "pape", "porte-parole",
+        "ambassadeur", "ambassadrice",
+        # es, it, pt
+        "presidente", "presidenta", "ministro", "ministra", "secretario", "secretaria", "canciller", "alcalde",
+        "alcaldesa", "rey", "reina", "papa", "portavoz", "sindaco", "prefeito", "rei",
+        # de, nl, pl
+        "präsident", "präsidentin", "ministerin", "kanzler", "kanzlerin", "bundeskanzler", "bundeskanzlerin",
+        "außenminister", "außenministerin", "bürgermeister", "bürgermeisterin", "könig", "papst", "koning",
+        "burgemeester", "prezydent", "premiera",
+        # ru
+        "президент", "премьер", "министр", "глава", "канцлер", "мэр",
+    )
+)  # fmt: skip
+_SENTENCE_BREAK = re.compile(r"(?<=\w{5})\.\s+(?=[A-ZÀ-ÖØ-ÞА-Я])")
 
 
 def normalise_name(text: str) -> str:
@@ -289,6 +351,40 @@ def is_junk(text: str, name: str | None = None) -> bool:
     return len(words) > 1 and words[-1] in _DANGLING
 
 
+def mention_name(text: str, entity_type: str) -> str | None:
+    """The name a tagged span stands for, or None when it is not an entity.
+
+    Normalised (:func:`normalise_name`), cut at a sentence break the model ran across
+    ("Cataluña. El ministro…" → "Cataluña"), a lower-case leading article dropped ("la France" →
+    "France"), a leading title dropped from a person unless the whole is a known name ("président
+    Macron" → "Macron", "Pope Leo XIV" kept). None for junk (:func:`is_junk`), wire flags in capitals
+    ("ANULADA"), an article before common nouns ("Las organizaciones agrarias") and spans that are only
+    an office ("ministre de l'Économie").
+    """
+    name = normalise_name(text)
+    if is_junk(text, name) or (name.isupper() and fold(name) in _WIRE_FLAGS):
+        return None
+    name = _SENTENCE_BREAK.split(name, maxsplit=1)[0]
+    words = name.split()
+    if len(words) > 1 and words[0].lower() in _LOWER_ARTICLES and not any(c.isupper() for c in "".join(words[1:])):
+        return None  # "Las organizaciones agrarias": a common noun phrase
+    if len(words) > 1 and words[0] in _LOWER_ARTICLES and words[1][:1].isupper():
+        words = words[1:]
+    if len(words) > 2 and words[0].lower() in _LOWER_ARTICLES and fold(words[1]) in _ROLES:
+        words = words[1:]  # "El ministro de …"
+    roles = 0
+    while roles < len(words) and fold(words[roles]) in _ROLES:
+        roles += 1
+    if roles and linker().lookup(entity_type, " ".join(words)) is None:
+        rest = words[roles:]
+        if not rest or not rest[0][:1].isupper():
+            return None  # an office, not someone or something named
+        if entity_type == "PER":
+            words = rest
+    name = " ".join(words)
+    return None if is_junk(name, name) else name
+
+
 @dataclass(slots=True)
 class _Group:
     type: EntityType
@@ -310,8 +406,8 @@ def resolve(mentions: Sequence[Mention], body_length: int) -> tuple[list[Mention
     """
     kept: list[Mention] = []
     for mention in mentions:
-        name = normalise_name(mention.text)
-        if is_junk(mention.text, name):
+        name = mention_name(mention.text, mention.type)
+        if name is None:
             continue
         mention.name = name
         kept.append(mention)

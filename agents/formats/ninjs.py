@@ -10,7 +10,6 @@ Unknown fields are ignored; a known field with the wrong JSON type is an error.
 from __future__ import annotations
 
 import contextlib
-
 from typing import Any, Final
 
 import orjson

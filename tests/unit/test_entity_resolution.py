@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agents.entity_resolution import is_junk, normalise_name, resolve
+from agents.entity_resolution import is_junk, mention_name, normalise_name, resolve
 from agents.linking import Linker, fold, linker
 from schemas.ninjs import build_enriched
 from schemas.records import CleanText, DedupTag, EntityType, FileSource, LanguageTag, Mention, RawStory, StoryInFlight
@@ -71,6 +71,40 @@ def test_junk_spans_are_dropped(text: str) -> None:
 )
 def test_real_names_are_not_junk(text: str) -> None:
     assert not is_junk(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("président Macron", "PER", "Macron"),
+        ("Bundeskanzler Olaf Scholz", "PER", "Olaf Scholz"),
+        ("President Biden", "PER", "Biden"),
+        ("Pope Leo XIV", "PER", "Pope Leo XIV"),  # a known name keeps its title
+        ("la France", "LOC", "France"),
+        ("the Kremlin", "LOC", "Kremlin"),
+        ("Los Angeles", "LOC", "Los Angeles"),
+        ("La Paz", "LOC", "La Paz"),
+        ("The Hague", "LOC", "The Hague"),
+        ("mer Noire", "LOC", "mer Noire"),
+        ("ministère des Affaires étrangères", "ORG", "ministère des Affaires étrangères"),
+        ("Premier League", "ORG", "Premier League"),
+        ("General Motors", "ORG", "General Motors"),
+        ("Cataluña. El ministro de Agricultura", "MISC", "Cataluña"),
+        ("U.S. Army", "ORG", "U.S. Army"),
+        ("ministre de l'Économie", "ORG", None),
+        ("ministre russe des Affaires", "ORG", None),
+        ("El ministro de Agricultura", "PER", None),
+        ("Prime Minister", "PER", None),
+        ("Las organizaciones agrarias", "MISC", None),
+        ("the government", "ORG", None),
+        ("ANULADA", "ORG", None),
+        ("URGENT", "ORG", None),
+        ("Flash", "MISC", "Flash"),  # only a flag when written in capitals
+        ("n’", "MISC", None),
+    ],
+)
+def test_mention_name(text: str, kind: str, expected: str | None) -> None:
+    assert mention_name(text, kind) == expected
 
 
 def test_fold_ignores_case_accents_apostrophes_and_hyphens() -> None:
