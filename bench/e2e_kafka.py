@@ -14,7 +14,8 @@ is accounted for on the enriched, duplicates and dead-letter topics (or ``--time
   steady offered load of ``--load`` (default 50 %) of the maximum measured for the same configuration.
 * **CPU ms/story** of the workers (``/proc/<pid>/stat``), **RSS** after warm-up and after the run.
 
-Scenarios: ``passthrough`` (the framework ceiling: one hop, decode + encode), ``stubbed`` (the pipeline's
+Scenarios: ``passthrough`` (the framework ceiling: one hop, decode + encode), ``chain`` (three such hops
+along the pipeline's topics: Faust's own cost of the pipeline's shape), ``stubbed`` (the pipeline's
 three hops with identity stages), ``off`` (entities off), ``on`` (entities on), each ×1 and ×2 workers;
 ``lat-on`` / ``lat-off`` the latency runs (2 workers). ``--scenarios`` picks some.
 
@@ -56,11 +57,11 @@ LAUNCHER = REPO / "bench" / "launcher.py"
 WORK = REPO / ".local" / "bench"
 DEFAULT_SCENARIOS = ",".join(
     (
-        "passthrough-1,stubbed-1,passthrough-2,stubbed-2",
+        "passthrough-1,chain-1,stubbed-1,passthrough-2,chain-2,stubbed-2",
         "off-1,off-2,on-1,on-2,lat-off-2,lat-on-2",
     )
 )
-QUICK_SCENARIOS = "passthrough-1,stubbed-1,off-1,on-2,lat-on-2"
+QUICK_SCENARIOS = "passthrough-1,chain-1,stubbed-1,off-1,on-2,lat-on-2"
 
 
 # Payloads over the raw limit would only be dead-lettered; the corpus has none (its largest page is ~1.1 MB).
@@ -266,7 +267,7 @@ class Bench:
         kind = "-".join(parts[:-1])
         latency_run = kind.startswith("lat-")
         kind = kind.removeprefix("lat-")
-        mode = {"passthrough": "passthrough", "stubbed": "stubbed"}.get(kind, "pipeline")
+        mode = {"passthrough": "passthrough", "chain": "chain", "stubbed": "stubbed"}.get(kind, "pipeline")
         entities = kind == "on"
         run_id = f"{name}-{uuid.uuid4().hex[:6]}"
         settings, env = self.settings(run_id, entities)
@@ -529,11 +530,13 @@ def run(
 
 def _ratios(results: dict[str, Result]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for n in ("1", "2", "t-1", "t-2"):
-        p, s = results.get(f"passthrough-{n}"), results.get(f"stubbed-{n}")
-        if p and s and p.stories_per_s:
-            out[f"stubbed/passthrough x{n}"] = round(s.stories_per_s / p.stories_per_s, 3)
-    for kind in ("passthrough", "stubbed", "off", "on"):
+    for n in ("1", "2"):
+        s = results.get(f"stubbed-{n}")
+        for base in ("passthrough", "chain"):
+            b = results.get(f"{base}-{n}")
+            if b and s and b.stories_per_s:
+                out[f"stubbed/{base} x{n}"] = round(s.stories_per_s / b.stories_per_s, 3)
+    for kind in ("passthrough", "chain", "stubbed", "off", "on"):
         one, two = results.get(f"{kind}-1"), results.get(f"{kind}-2")
         if one and two and one.stories_per_s:
             out[f"scaling {kind} 2/1 workers"] = round(two.stories_per_s / one.stories_per_s, 3)

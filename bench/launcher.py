@@ -5,6 +5,8 @@ pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``
     python bench/launcher.py pipeline      # exactly ``wirestream worker``
     python bench/launcher.py stubbed       # the same worker, every stage function replaced by identity
     python bench/launcher.py passthrough   # one Faust agent: raw -> the enriched topic, decode + encode
+    python bench/launcher.py chain         # three such agents along the pipeline's topics: raw -> clean
+                                           # -> unique -> enriched (Faust's own cost of the pipeline's hops)
 
 The stubbing is done here, by replacing the stage functions the agents call (``agents.clean.clean_text``,
 ``agents.clean.detect_language``, ``agents.dedup.deduplicate``, ``agents.entities.enrich_or_dead_letter``)
@@ -75,9 +77,11 @@ def _stub() -> list[str]:
     return replaced
 
 
-def _passthrough(settings: Settings) -> None:
-    """A Faust app with the worker's consumer/producer settings and one agent that copies each raw
-    message to the enriched topic, decoded and encoded again with orjson (the same codec)."""
+def _passthrough(settings: Settings, hops: int = 1) -> None:
+    """A Faust app with the worker's consumer/producer settings and ``hops`` agents in a row that copy
+    each message on, decoded and encoded again with orjson (the same codec): one hop goes from the raw
+    topic straight to the enriched one; three go raw -> clean -> unique -> enriched, the pipeline's
+    topics, keyed as the pipeline keys them (the clean topic by a language-sized set of keys)."""
     import asyncio
     import logging
 
@@ -91,23 +95,41 @@ def _passthrough(settings: Settings) -> None:
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ensure_topics(settings))
     app = faust_app(settings, store="memory://")
-    raw = _topic(app, settings.topic_raw, settings.partitions)
-    out = _topic(app, settings.topic_enriched, settings.partitions)
+    names = [settings.topic_raw, settings.topic_clean, settings.topic_unique, settings.topic_enriched]
+    path = [*names[:hops], settings.topic_enriched]
+    topics = [_topic(app, name, settings.partitions) for name in path]
 
-    @app.agent(raw, name="passthrough")
-    async def copy(stream: Any) -> None:
-        async for event in stream.events():
-            message = event.message
-            try:
-                value: Any = decode(message.value)
-            except ValueError:
-                value = None
-            record = {
-                "payload": value,
-                "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
-                "received_at": message.timestamp,
-            }
-            await out.send(key=message.key or b"", value=encode(record))
+    def first_hop(message: Any) -> tuple[bytes, bytes]:
+        try:
+            value: Any = decode(message.value)
+        except ValueError:
+            value = None
+        record = {
+            "payload": value,
+            "source": {"topic": message.topic, "partition": message.partition, "offset": message.offset},
+            "received_at": message.timestamp,
+        }
+        key = message.key or b""
+        if hops > 1:  # the clean topic is keyed by language: a handful of keys
+            key = b"lang-%d" % (message.offset % 5)
+        return key, encode(record)
+
+    def later_hop(message: Any) -> tuple[bytes, bytes]:
+        record = decode(message.value)
+        return (record.get("source") and str(record["source"]["offset"]).encode()) or b"", encode(record)
+
+    def make_agent(index: int) -> None:
+        source, target = topics[index], topics[index + 1]
+        hop = first_hop if index == 0 else later_hop
+
+        @app.agent(source, name=f"passthrough-{index}")
+        async def copy(stream: Any) -> None:
+            async for event in stream.events():
+                key, value = hop(event.message)
+                await target.send(key=key, value=value)
+
+    for index in range(hops):
+        make_agent(index)
 
     @app.page("/readyz")
     async def ready(web: Any, request: Any) -> Any:
@@ -124,8 +146,8 @@ def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
     settings = Settings.from_env()
     print(f"launcher: mode={mode} pid={__import__('os').getpid()} at {time.time():.3f}", file=sys.stderr, flush=True)
-    if mode == "passthrough":
-        _passthrough(settings)
+    if mode in ("passthrough", "chain"):
+        _passthrough(settings, hops=1 if mode == "passthrough" else 3)
         return 0
     if mode == "stubbed":
         replaced = _stub()

@@ -117,6 +117,16 @@ def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     for key, value in results.get("e2e", {}).get("ratios", {}).items():
+        if key.startswith("stubbed/chain"):
+            rows.append(
+                {
+                    "target": f"stubbed pipeline / 3-hop pass-through chain ({key.split()[-1]})",
+                    "want": "(no target: shows our code's share of the plumbing)",
+                    "measured": value,
+                    "where": "",
+                    "met": None,
+                }
+            )
         if key.startswith("stubbed/passthrough"):
             rows.append(
                 {

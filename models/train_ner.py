@@ -798,6 +798,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-frequency", type=int, default=ModelSettings.eval_frequency)
     p.add_argument("--width", type=int, default=ModelSettings.width)
     p.add_argument("--depth", type=int, default=ModelSettings.depth)
+    p.add_argument("--maxout-pieces", type=int, default=ModelSettings.maxout_pieces)
     p.add_argument("--hidden-width", type=int, default=ModelSettings.hidden_width)
     p.add_argument("--dropout", type=float, default=ModelSettings.dropout)
     p.add_argument("--no-vectors", action="store_true", help="ignore the recipe's static vectors")
@@ -829,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = ModelSettings(
         width=args.width,
         depth=args.depth,
+        maxout_pieces=args.maxout_pieces,
         rows=recipe.rows,
         static_vectors=use_vectors,
         hidden_width=args.hidden_width,
