@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.deadletter import dead_letter
 from agents.entity_models import MODEL_LOADERS as MODEL_LOADERS
-from agents.entity_models import forget_learned_words
+from agents.entity_models import forget_learned_words, model_key
 from agents.entity_models import model_for as model_for
 from agents.entity_models import model_name as model_name
 from agents.entity_models import warm_up as warm_up
@@ -104,11 +104,12 @@ def register(wiring: Wiring) -> None:
         except Exception as error:  # noqa: BLE001
             await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
             return
-        # In a thread: spaCy releases the GIL for most of its work, so the event loop keeps
-        # fetching, sending and running the other agents while a story is tagged.
-        outcomes = await asyncio.to_thread(
-            enrich_or_dead_letter, stories, wiring.pipeline_version, settings.entities_enabled
-        )
+        # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
+        # fetching, sending and running the other agents meanwhile. Without a model there is nothing
+        # worth the hand-off (~0.1 ms).
+        args = (stories, wiring.pipeline_version, settings.entities_enabled)
+        heavy = settings.entities_enabled and model_key(stories[0].language.code) is not None
+        outcomes = await asyncio.to_thread(enrich_or_dead_letter, *args) if heavy else enrich_or_dead_letter(*args)
         for outcome in outcomes:
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)

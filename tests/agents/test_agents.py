@@ -102,7 +102,10 @@ async def test_entities_agent_emits_enriched_story(wiring: Any) -> None:
     story.dedup = DedupTag("f" * 32, "new")
     async with w.app.agents["entities"].test_context() as agent:
         await agent.put(value=encode(story), key=b"urn:test:fr-1")
-        await asyncio.sleep(0.2)
+        for _ in range(600):  # tagging runs in a thread (and may load the model first)
+            if sent:
+                break
+            await asyncio.sleep(0.05)
     [(topic, _key, record)] = sent
     assert topic == w.settings.topic_enriched
     assert isinstance(record, EnrichedStory)
