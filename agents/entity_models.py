@@ -33,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from streams.heap import collect_frozen
+
 if TYPE_CHECKING:
     from spacy.language import Language
 
@@ -167,6 +169,7 @@ def forget_learned_words(language: str, limit: int = MAX_LEARNED_STRINGS) -> boo
             return False
         log.info("reloading a NER model to free the words it learned", extra={"model": key, "limit": limit})
         _load(key)
+        collect_frozen()  # the old model was frozen with the start-up objects: free its cycles
         return True
 
 

@@ -20,7 +20,6 @@ import argparse
 import gc
 import gzip
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,16 +28,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import trafilatura  # noqa: E402
+from corpus import shared_dir  # noqa: E402
 from trafilatura.utils import decode_file  # noqa: E402
 
 from agents.cleaning import clean_text, warm_up  # noqa: E402
 from agents.cleaning.html import page_to_text  # noqa: E402
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
 
 
 def _first_words(text: str, words: int) -> str | None:

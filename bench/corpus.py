@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import orjson
@@ -61,6 +62,13 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 def shared_dir() -> Path:
     """``$WIRESTREAM_SHARED`` or the ``shared`` folder beside the repository."""
     return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+
+
+def trafilatura_eval_page(tests_dir: Path, item: dict[str, Any]) -> Path | None:
+    """The gzipped page of one ``evaldata.json`` item of the trafilatura evaluation set
+    (``tests/cache`` or ``tests/eval``), or None when the set does not store it."""
+    name = f"{item['file']}.gz"
+    return next((p for d in ("cache", "eval") if (p := tests_dir / d / name).exists()), None)
 
 
 @dataclass(slots=True)
@@ -142,14 +150,7 @@ def load_sources(text_pages: int = 400, progress: bool = True) -> Sources:
 
     extracted = 0
     for number, (url, item) in enumerate(sorted(data.items())):
-        path = next(
-            (
-                root / d / (item["file"] + ".gz")
-                for d in ("cache", "eval")
-                if (root / d / (item["file"] + ".gz")).exists()
-            ),
-            None,
-        )
+        path = trafilatura_eval_page(root, item)
         if path is None:
             continue
         html = _read_page(path)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import re
 import statistics
 import sys
@@ -37,18 +36,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import trafilatura  # noqa: E402
+from corpus import shared_dir, trafilatura_eval_page  # noqa: E402
 from trafilatura.utils import decode_file  # noqa: E402
 
 from agents.cleaning import clean_text, warm_up  # noqa: E402
 
 Extractor = Callable[[str], str]
-
-
-def shared_dir() -> Path:
-    """``$WIRESTREAM_SHARED`` or the ``shared`` folder beside the repository."""
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
 
 
 def ours(html: str) -> str:
@@ -149,7 +145,7 @@ def run_trafilatura_eval(root: Path, limit: int | None) -> dict[str, dict[str, f
     times: dict[str, list[float]] = {name: [] for name in SYSTEMS}
     pages = 0
     for _url, item in items:
-        path = next((p for d in ("cache", "eval") if (p := tests / d / f"{item['file']}.gz").exists()), None)
+        path = trafilatura_eval_page(tests, item)
         if path is None:
             continue
         pages += 1

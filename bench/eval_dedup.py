@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import random
 import re
 import statistics
@@ -45,6 +44,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from corpus import shared_dir, trafilatura_eval_page  # noqa: E402
 
 from agents.neardup import (  # noqa: E402
     NUM_PERM,
@@ -91,11 +93,6 @@ _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
-def shared_dir() -> Path:
-    """``$WIRESTREAM_SHARED`` or the ``shared`` folder beside the repository."""
-    return Path(os.environ.get("WIRESTREAM_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-
-
 @dataclass(slots=True)
 class Article:
     key: str
@@ -126,14 +123,7 @@ def load_articles(pages: int, min_words: int) -> tuple[list[Article], int]:
         root = eval_dir / "trafilatura-eval" / "tests"
         data = json.loads((root / "evaldata.json").read_text(encoding="utf-8"))
         for url, item in sorted(data.items())[:pages]:
-            path = next(
-                (
-                    root / d / (item["file"] + ".gz")
-                    for d in ("cache", "eval")
-                    if (root / d / (item["file"] + ".gz")).exists()
-                ),
-                None,
-            )
+            path = trafilatura_eval_page(root, item)
             if path is None:
                 continue
             text = trafilatura.extract(decode_file(gzip.decompress(path.read_bytes())), fast=True) or ""

@@ -40,16 +40,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from corpus import shared_dir  # noqa: E402
 
 from agents import language as L  # noqa: E402
 
 DATASETS = ("sentences", "word-pairs", "single-words")
 FILE_TO_CODE = {"nb": "no", "nn": "no"}
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("WIRESTREAM_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def data_dir() -> Path:

@@ -19,6 +19,7 @@ from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
 from streams.codec import encode
+from streams.heap import freeze_startup_objects
 from streams.metrics import package_version
 from streams.settings import Settings
 
@@ -69,6 +70,8 @@ class OfflineRun:
         language.warm_up(settings.language_short_text_model)
         if settings.entities_enabled:
             entities.warm_up()
+        if settings.gc_freeze:
+            freeze_startup_objects()
         self.settings = settings
         self.state: dict[str, Any] = {}
         self.near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)

@@ -16,6 +16,7 @@ from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import AppT
 
 from streams.app import Wiring, create_app
+from streams.heap import freeze_startup_objects
 from streams.logs import logging_config
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -216,8 +217,10 @@ def run_worker(settings: Settings) -> None:
     if settings.entities_enabled:
         for code, seconds in entities.warm_up().items():
             wiring.metrics.model_load_seconds.labels(f"ner-{code}").set(seconds)
-    wiring.readiness.models_loaded = True
     log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 3)})
+    if settings.gc_freeze:
+        freeze_startup_objects()
+    wiring.readiness.models_loaded = True
 
     worker = GracefulWorker(
         wiring,

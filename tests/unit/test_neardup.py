@@ -24,26 +24,15 @@ from agents.neardup import (
     shingles,
     signature,
 )
+from tests.unit.stories import FOOTBALL_STORY, HARBOUR_STORY
 
-STORY = (
-    "The harbour authority said on Monday that the northern ferry terminal will close for repairs "
-    "from the first of March. Passengers travelling to the islands should use the southern pier, "
-    "where two extra crossings a day have been added. The works, budgeted at four million euros, "
-    "are expected to last eleven weeks. A spokesperson said the old ramp had been damaged in the "
-    "winter storms and could no longer carry lorries safely. Local shops near the terminal asked "
-    "for compensation, saying the closure falls in their busiest season."
-)
+STORY = HARBOUR_STORY
 EDITED = (
     "HARBOUR TERMINAL TO CLOSE\n\n"
     + STORY.replace("on Monday", "on Tuesday").replace("eleven weeks", "twelve weeks")
     + "\n\nReporting by Jo Bloggs; editing by Sam Doe"
 )
-OTHER = (
-    "The national football team lost two to one against its neighbours on Saturday evening, "
-    "ending a run of seven matches without defeat. The coach blamed a tired defence and said he "
-    "would rotate the squad before the qualifier next month. Supporters booed the late substitution "
-    "of the captain, who had scored the only goal shortly after half time."
-)
+OTHER = FOOTBALL_STORY
 CHINESE = "港务局周一表示，北部渡轮码头将从三月一日起关闭维修。前往岛屿的乘客应使用南部码头，那里每天增加了两班渡轮。"
 
 
