@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 
     from streams.app import Wiring
 
-#: Only this much of a body is tagged: a wire story is 3–10k characters; a 2 MB page would take the
-#: model seconds (and spaCy refuses more than 1M characters). Mentions past it are not looked for.
-MAX_TAGGED_CHARS = 100_000
+#: Body characters tagged per story by default (``WIRESTREAM_ENTITIES_MAX_CHARS``): ~5,000 words, more
+#: than 99 % of wire stories (3–10k characters). A 100k-character page takes the model ~1.5 s, and the
+#: stories queued behind it wait as long (docs/entities.md). Mentions past it are not looked for;
+#: ``enrichment.entities_tagged_chars`` says how much was read.
+MAX_TAGGED_CHARS = 30_000
+#: spaCy refuses longer texts.
+SPACY_MAX_CHARS = 1_000_000
 _ENTITY_TYPES = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC", "MISC": "MISC"}
 
 
@@ -50,8 +54,9 @@ def _mentions(doc: Any, field: str) -> list[Mention]:
     return found
 
 
-def tag_entities(stories: Sequence[StoryInFlight]) -> list[list[Mention]]:
-    """Entity mentions of each story's clean headline and body, batched per language."""
+def tag_entities(stories: Sequence[StoryInFlight], max_chars: int = MAX_TAGGED_CHARS) -> list[list[Mention]]:
+    """Entity mentions of each story's clean headline and the first ``max_chars`` of its body
+    (:func:`tagged_part`), batched per language."""
     results: list[list[Mention]] = [[] for _ in stories]
     by_language: dict[str, list[int]] = {}
     for index, story in enumerate(stories):
@@ -62,7 +67,7 @@ def tag_entities(stories: Sequence[StoryInFlight]) -> list[list[Mention]]:
             continue
         texts: list[str] = []
         for index in indexes:
-            texts.extend((stories[index].clean.headline, _tagged_part(stories[index].clean.body)))
+            texts.extend((stories[index].clean.headline, tagged_part(stories[index].clean.body, max_chars)))
         docs = list(nlp.pipe(texts, batch_size=32))
         for position, index in enumerate(indexes):
             results[index] = _mentions(docs[2 * position], "headline") + _mentions(docs[2 * position + 1], "body")
@@ -71,25 +76,30 @@ def tag_entities(stories: Sequence[StoryInFlight]) -> list[list[Mention]]:
     return results
 
 
-def _tagged_part(body: str) -> str:
-    """The start of ``body`` the model reads: all of it up to MAX_TAGGED_CHARS, else cut at a space."""
-    if len(body) <= MAX_TAGGED_CHARS:
+def tagged_part(body: str, max_chars: int = MAX_TAGGED_CHARS) -> str:
+    """The start of ``body`` the model reads: all of it up to ``max_chars``, else cut at a space."""
+    max_chars = min(max_chars, SPACY_MAX_CHARS)
+    if len(body) <= max_chars:
         return body
-    cut = body.rfind(" ", 0, MAX_TAGGED_CHARS)
-    return body[: cut if cut > 0 else MAX_TAGGED_CHARS]
+    cut = body.rfind(" ", 0, max_chars)
+    return body[: cut if cut > 0 else max_chars]
 
 
-def enrich(stories: Sequence[StoryInFlight], pipeline_version: str) -> list[EnrichedStory]:
+def enrich(
+    stories: Sequence[StoryInFlight], pipeline_version: str, max_chars: int = MAX_TAGGED_CHARS
+) -> list[EnrichedStory]:
     """Tag a batch of stories and build their enriched envelopes (ninjs 2.2 item + enrichment)."""
     started = time.perf_counter()
-    mentions = tag_entities(stories)
+    mentions = tag_entities(stories, max_chars)
     per_story = (time.perf_counter() - started) / max(1, len(stories))
     enriched: list[EnrichedStory] = []
     for story, found in zip(stories, mentions, strict=True):
         resolve_started = time.perf_counter()
         kept, entities = resolve(found, len(story.clean.body))
         story.timings["entities"] = per_story + time.perf_counter() - resolve_started
-        enriched.append(build_enriched(story, kept, pipeline_version, model_name(story.language.code), entities))
+        model = model_name(story.language.code)
+        tagged_chars = len(tagged_part(story.clean.body, max_chars)) if model else None
+        enriched.append(build_enriched(story, kept, pipeline_version, model, entities, tagged_chars))
     return enriched
 
 
@@ -107,7 +117,7 @@ def register(wiring: Wiring) -> None:
         # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
         # fetching, sending and running the other agents meanwhile. Without a model there is nothing
         # worth the hand-off (~0.1 ms).
-        args = (stories, wiring.pipeline_version, settings.entities_enabled)
+        args = (stories, wiring.pipeline_version, settings.entities_enabled, settings.entities_max_chars)
         heavy = settings.entities_enabled and model_key(stories[0].language.code) is not None
         outcomes = await asyncio.to_thread(enrich_or_dead_letter, *args) if heavy else enrich_or_dead_letter(*args)
         for outcome in outcomes:
@@ -130,19 +140,22 @@ def register(wiring: Wiring) -> None:
 
 
 def enrich_or_dead_letter(
-    stories: Sequence[StoryInFlight], pipeline_version: str, entities_enabled: bool = True
+    stories: Sequence[StoryInFlight],
+    pipeline_version: str,
+    entities_enabled: bool = True,
+    max_chars: int = MAX_TAGGED_CHARS,
 ) -> list[EnrichedStory | DeadLetter]:
     """``enrich`` a batch; if the batch fails, retry story by story so one bad story
     becomes a dead letter and the rest go on."""
     if not entities_enabled:
         return [build_enriched(story, [], pipeline_version) for story in stories]
     try:
-        return list(enrich(stories, pipeline_version))
+        return list(enrich(stories, pipeline_version, max_chars))
     except Exception:  # noqa: BLE001
         outcomes: list[EnrichedStory | DeadLetter] = []
         for story in stories:
             try:
-                outcomes.extend(enrich([story], pipeline_version))
+                outcomes.extend(enrich([story], pipeline_version, max_chars))
             except Exception as error:  # noqa: BLE001
                 outcomes.append(dead_letter(error, "entities", encode(story), story.source, time.time()))
         return outcomes

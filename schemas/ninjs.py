@@ -78,6 +78,7 @@ def build_enriched(
     pipeline_version: str,
     entities_model: str | None = None,
     entities: list[Entity] | None = None,
+    entities_tagged_chars: int | None = None,
 ) -> EnrichedStory:
     """The enriched envelope for a story that passed dedup: ``mentions`` are every kept
     mention, ``entities`` the merged ones (``agents/entity_resolution.resolve``)."""
@@ -88,6 +89,7 @@ def build_enriched(
         entities=mentions,
         merged_entities=entities,
         entities_model=entities_model,
+        entities_tagged_chars=entities_tagged_chars,
         dedup=dedup,
         cleaning={"removed": story.clean.removed},
         source=story.source,

@@ -311,6 +311,8 @@ class Enrichment:
 
     ``entities_model`` names the NER model that tagged the story (``lang_name-version``), or
     is None when no model ran: a language without one, or the entity stage turned off.
+    ``entities_tagged_chars`` is how many characters of the clean body the model read (the whole
+    body unless it was longer than ``WIRESTREAM_ENTITIES_MAX_CHARS``), None when no model ran.
     ``entities`` keeps every mention (junk dropped); ``merged_entities`` groups them into
     entities, most salient first.
     """
@@ -319,6 +321,7 @@ class Enrichment:
     entities: list[Mention]
     merged_entities: list[Entity]
     entities_model: str | None
+    entities_tagged_chars: int | None
     dedup: DedupTag
     cleaning: dict[str, list[Removal]]
     source: Source

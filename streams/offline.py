@@ -104,7 +104,9 @@ class OfflineRun:
     def flush(self) -> None:
         """Tag and write the stories waiting for the entity stage."""
         batch, self._pending = self._pending, []
-        for outcome in enrich_or_dead_letter(batch, self.version, self.settings.entities_enabled):
+        for outcome in enrich_or_dead_letter(
+            batch, self.version, self.settings.entities_enabled, self.settings.entities_max_chars
+        ):
             self._write(outcome)
 
     def close(self) -> Counts:

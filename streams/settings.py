@@ -59,6 +59,11 @@ class Settings:
         "lite", "Second-opinion model for short text: `lite`, `full` (more accurate, +1.2 GB, slow to load) or `off`."
     )
     entities_enabled: bool = _setting(True, "Run the entity stage (false: pass stories through untagged).")
+    entities_max_chars: int = _setting(
+        30_000,
+        "Body characters the entity stage reads per story (at most 1,000,000); the rest is not tagged, and "
+        "`enrichment.entities_tagged_chars` says how much was read (docs/entities.md).",
+    )
     entities_batch_size: int = _setting(
         16, "Stories tagged per batch by `wirestream enrich` (the worker tags one at a time)."
     )
@@ -115,11 +120,14 @@ class Settings:
             "replication_factor",
             "max_payload_bytes",
             "entities_batch_size",
+            "entities_max_chars",
             "dedup_shingle_size",
             "fetch_max_wait_ms",
         ):
             if getattr(self, name) < 1:
                 _fail(name, getattr(self, name), "an integer >= 1")
+        if self.entities_max_chars > 1_000_000:
+            _fail("entities_max_chars", self.entities_max_chars, "an integer from 1 to 1000000 (spaCy's limit)")
         if not 1 <= self.web_port <= 65535:
             _fail("web_port", self.web_port, "a port number 1-65535")
         if self.dedup_window_seconds <= 0:

@@ -140,8 +140,8 @@ async def test_a_story_kafka_refuses_is_dead_lettered_and_the_agent_goes_on(
     assert sent[2][2].story.uri == "urn:test:fr-2"
 
 
-def test_a_body_over_the_models_limit_is_tagged_up_to_the_bound() -> None:
-    from agents.entities import MAX_TAGGED_CHARS, tag_entities
+def test_a_long_body_is_tagged_up_to_the_bound_and_says_so() -> None:
+    from agents.entities import MAX_TAGGED_CHARS, SPACY_MAX_CHARS, enrich, tag_entities
     from schemas.records import CleanText, KafkaSource, LanguageTag, RawStory
 
     sentence = "Chancellor Olaf Scholz met officials in Berlin on Monday to discuss the budget. "
@@ -157,4 +157,11 @@ def test_a_body_over_the_models_limit_is_tagged_up_to_the_bound() -> None:
     [mentions] = tag_entities([story])
     in_body = [m for m in mentions if m.field == "body"]
     assert in_body, "the start of the body is tagged"
-    assert max(m.end for m in in_body) <= MAX_TAGGED_CHARS
+    assert MAX_TAGGED_CHARS - 200 < max(m.end for m in in_body) <= MAX_TAGGED_CHARS
+
+    [short_read] = enrich([story], "test", max_chars=1_000)
+    assert 1_000 - len(sentence) < short_read.enrichment.entities_tagged_chars <= 1_000  # type: ignore[operator]
+    assert max(m.end for m in short_read.enrichment.entities if m.field == "body") <= 1_000
+    # a bound over spaCy's limit is held to it: the model would refuse the text
+    [mentions] = tag_entities([story], max_chars=10 * SPACY_MAX_CHARS)
+    assert max(m.end for m in mentions if m.field == "body") <= SPACY_MAX_CHARS
