@@ -19,8 +19,10 @@ Design (chosen from measurement, see ``bench/eval_language.py``):
    restricted to the supported languages) plus, on short text (fewer than
    ``LANGIDENTIFY_MAX_LETTERS`` letters), LangIdentify (n-grams + "top words",
    the best of the measured detectors on two-word text), combined by a weighted
-   geometric mean with fastText's distribution.  The combined probability of
-   the winner is the confidence.
+   geometric mean with fastText's distribution.  On short text the word
+   frequencies of each language (``agents/word_frequencies.py``, wordfreq's
+   lists) join in: they tell close languages apart where two words carry
+   too few n-grams.  The combined probability of the winner is the confidence.
 4. **Abstain** (``und``, confidence 0.0) rather than guess: empty text, fewer
    than ``MIN_LETTERS`` letters, mixed text, combined confidence below
    ``UND_BELOW``, or text that fastText puts mostly (>= ``OOS_MIN_MASS``) on
@@ -69,6 +71,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agents.word_frequencies import WordFrequencies
+
 __all__ = [
     "SUPPORTED_LANGUAGES",
     "LanguageResult",
@@ -112,6 +116,7 @@ SECOND_CHARS_LONG = 200  # ... for long samples, where Lingua alone gives it (sp
 W_LINGUA = 1.0  # weights of the geometric mean in the second opinion
 W_LANGIDENTIFY = 1.0
 W_FASTTEXT = 0.1
+W_WORDFREQ = 0.5  # word frequencies, on short non-CJK text (same letter bound as LangIdentify)
 LANGIDENTIFY_MAX_LETTERS = 100  # LangIdentify joins the second opinion below this
 LANGIDENTIFY_BETA = 3.0  # softmax temperature for LangIdentify's log scores
 UND_BELOW = 0.20  # combined confidence under this -> und
@@ -254,6 +259,7 @@ class _Detectors:
         self.fasttext: Any = None
         self.lingua: Any = None
         self.langidentify_model: Any = None
+        self.words: WordFrequencies | None = None
         self._local = threading.local()
         self.load_seconds = 0.0
 
@@ -276,6 +282,10 @@ class _Detectors:
             self.lingua = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).with_preloaded_language_models().build()
         except Exception:  # pragma: no cover
             log.exception("lingua could not be loaded")
+        try:
+            self.words = WordFrequencies(SUPPORTED_LANGUAGES)
+        except Exception:  # pragma: no cover
+            log.exception("word frequency lists could not be loaded")
         variant = (langidentify or DEFAULT_SHORT_TEXT_MODEL).strip().lower()
         if variant != "off":
             try:
@@ -311,6 +321,11 @@ class _Detectors:
             code = _canonical_label(cv.language.iso_code_639_1.name)
             out[code] = max(out.get(code, 0.0), float(cv.value))
         return out
+
+    def word_probs(self, text: str) -> dict[str, float]:
+        if self.words is None:
+            return {}
+        return self.words.probabilities(text, SUPPORTED_LANGUAGES)
 
     def langidentify_probs(self, text: str) -> dict[str, float]:
         model = self.langidentify_model
@@ -471,16 +486,20 @@ def _classify(d: _Detectors, text: str) -> tuple[str, float]:
         lg = d.lingua_probs(short)
     except Exception:
         log.debug("lingua failed", exc_info=True)
+    words: dict[str, float] = {}
     if letters < LANGIDENTIFY_MAX_LETTERS:  # its strength is short text; it is slow on long text
         try:
             li = d.langidentify_probs(short)
+            if not has_cjk:
+                words = d.word_probs(short)
         except Exception:
-            log.debug("langidentify failed", exc_info=True)
+            log.debug("langidentify or word frequencies failed", exc_info=True)
     combined = _combine(
         [
             (W_LINGUA, lg),
             (W_LANGIDENTIFY, _restricted(li)),
             (W_FASTTEXT, _restricted(ft_all)),
+            (W_WORDFREQ, words),
         ]
     )
     code, p = _top(combined)

@@ -107,6 +107,12 @@ def test_norwegian_is_reported_as_no() -> None:
     assert result.mismatch is False
 
 
+def test_two_word_flash_in_a_close_language_is_told_by_its_words() -> None:
+    # Slovak ending "-nu"; without the word frequencies this came out Czech
+    assert detect_language("aktuálnu výstavu", "").code == "sk"
+    assert detect_language("aktuální výstavu", "").code == "cs"
+
+
 @pytest.mark.parametrize(
     ("headline", "body"),
     [
