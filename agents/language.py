@@ -490,10 +490,13 @@ def _classify(d: _Detectors, text: str) -> tuple[str, float]:
     if letters < LANGIDENTIFY_MAX_LETTERS:  # its strength is short text; it is slow on long text
         try:
             li = d.langidentify_probs(short)
+        except Exception:
+            log.debug("langidentify failed", exc_info=True)
+        try:
             if not has_cjk:
                 words = d.word_probs(short)
         except Exception:
-            log.debug("langidentify or word frequencies failed", exc_info=True)
+            log.debug("word frequencies failed", exc_info=True)
     combined = _combine(
         [
             (W_LINGUA, lg),

@@ -14,7 +14,6 @@ against ~160 MB as Python dicts).
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Iterable
@@ -22,8 +21,6 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = ["FLOOR", "WordFrequencies"]
-
-log = logging.getLogger(__name__)
 
 #: The frequency a word missing from a language's list counts as (the lists stop near 1e-6).
 FLOOR = 1e-9

@@ -218,7 +218,7 @@ def test_detector_exceptions_do_not_propagate(monkeypatch: pytest.MonkeyPatch) -
         raise RuntimeError("detector exploded")
 
     detectors = language._detectors()
-    for name in ("fasttext_probs", "lingua_probs", "langidentify_probs"):
+    for name in ("fasttext_probs", "lingua_probs", "langidentify_probs", "word_probs"):
         monkeypatch.setattr(detectors, name, boom)
     result = detect_language(*SAMPLES["fr"], declared="fr")
     assert result == LanguageResult("und", 0.0, "fr", False)
@@ -230,6 +230,17 @@ def test_one_failing_detector_falls_back_to_the_others(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(language._detectors(), "fasttext_probs", boom)
     assert detect_language(*SAMPLES["de"]).code == "de"
+
+
+def test_word_frequencies_still_count_when_the_other_short_text_detectors_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(*_args: Any, **_kwargs: Any) -> dict[str, float]:
+        raise RuntimeError("detector exploded")
+
+    for name in ("lingua_probs", "langidentify_probs"):
+        monkeypatch.setattr(language._detectors(), name, boom)
+    assert detect_language("aktuálnu výstavu", "").code == "sk"
 
 
 def test_internal_error_gives_und(monkeypatch: pytest.MonkeyPatch) -> None:
