@@ -439,7 +439,31 @@ def _group(mentions: list[Mention]) -> list[_Group]:
     return list(groups.values())
 
 
+def _drop_initial_articles(groups: list[_Group]) -> list[_Group]:
+    """Merge "El Gobierno de España" into "Gobierno de España" when the story names it both ways.
+
+    A capitalised article is kept by :func:`mention_name` ("El Paso", "Los Angeles", "La Paz"), but
+    at the start of a sentence the model often takes it into the span. When the same story also
+    has the name without it, the article was not part of the name.
+    """
+    by_key = {(group.type, group.key): group for group in groups}
+    kept: list[_Group] = []
+    for group in groups:
+        tokens = group.tokens
+        target = None
+        if len(tokens) > 1 and tokens[0] in _LOWER_ARTICLES:
+            target = by_key.get((group.type, " ".join(tokens[1:])))
+        if target is None:
+            kept.append(group)
+            continue
+        for mention in group.mentions:
+            mention.name = mention.name.split(" ", 1)[1]
+        target.mentions.extend(group.mentions)
+    return kept
+
+
 def _merge(groups: list[_Group]) -> list[_Group]:
+    groups = _drop_initial_articles(groups)
     # Same URI: one entity, whatever the surface form or language.
     by_uri: dict[str, _Group] = {}
     result: list[_Group] = []

@@ -204,6 +204,21 @@ def test_places_do_not_merge_by_prefix_but_a_mistyped_surname_joins_its_person()
     assert names["Emmanuel Macron"].count == 2
 
 
+def test_a_sentence_initial_article_joins_the_name_found_without_it() -> None:
+    mentions = [
+        m("El Gobierno de España", "ORG", 0),
+        m("Gobierno de España", "ORG", 60),
+        m("El Paso", "LOC", 90),
+        m("Los Angeles", "LOC", 120),
+        m("Angeles", "PER", 150),
+    ]
+    kept, entities = resolve(mentions, 200)
+    names = {e.name: e for e in entities}
+    assert set(names) == {"Gobierno de España", "El Paso", "Los Angeles", "Angeles"}
+    assert names["Gobierno de España"].count == 2 and names["Gobierno de España"].first_start == 0
+    assert [x.name for x in kept][:2] == ["Gobierno de España", "Gobierno de España"]
+
+
 def test_cross_language_mentions_are_one_entity() -> None:
     mentions = [
         m("Poutine", "PER", 0),
