@@ -37,6 +37,12 @@ class WordFrequencies:
 
     def __init__(self, languages: Iterable[str]) -> None:
         import wordfreq
+        from wordfreq.transliterate import SR_LATN_TABLE
+
+        #: Languages whose list wordfreq keeps in another script, and the table that brings a
+        #: text into it: Serbian Cyrillic is stored in Latin (``живот`` is looked up as ``život``),
+        #: as ``wordfreq.word_frequency(..., "sr")`` does.
+        self._script_of: dict[str, dict[int, str]] = {"sr": SR_LATN_TABLE}
 
         available = wordfreq.available_languages("small")
         loaded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -57,28 +63,40 @@ class WordFrequencies:
     def probabilities(self, text: str, languages: Iterable[str]) -> dict[str, float]:
         """A distribution over ``languages`` from the frequencies of the words of ``text``
         ({} when it has no word); softmax of the summed log frequencies."""
-        words = _WORD_RE.findall(text.lower())
+        lowered = text.lower()
+        words = _WORD_RE.findall(lowered)
         if not words:
             return {}
-        hashes = np.array([hash(word) for word in words], dtype=np.int64)
+        hashes = _hashes(words)
         scores: dict[str, float] = {}
         for code in languages:
             table = self._tables.get(code)
             if table is None:
                 scores[code] = _LN_FLOOR * len(words)
-                continue
-            keys, centibels = table
-            where = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
-            found = keys[where] == hashes
-            # a bucket of -c centibels is a frequency of 10 ** (-c / 100)
-            logs = np.where(found, -centibels[where].astype(np.float64) / 100.0 * _LN_10, _LN_FLOOR)
-            scores[code] = float(np.maximum(logs, _LN_FLOOR).sum())
+            elif code in self._script_of:
+                in_script = lowered.translate(self._script_of[code])
+                scores[code] = _summed_log_frequency(table, _hashes(_WORD_RE.findall(in_script)))
+            else:
+                scores[code] = _summed_log_frequency(table, hashes)
         if not scores:
             return {}
         top = max(scores.values())
         weights = {code: math.exp(score - top) for code, score in scores.items()}
         total = sum(weights.values())
         return {code: weight / total for code, weight in weights.items()}
+
+
+def _hashes(words: list[str]) -> np.ndarray:
+    return np.array([hash(word) for word in words], dtype=np.int64)
+
+
+def _summed_log_frequency(table: tuple[np.ndarray, np.ndarray], hashes: np.ndarray) -> float:
+    keys, centibels = table
+    where = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
+    found = keys[where] == hashes
+    # a bucket of -c centibels is a frequency of 10 ** (-c / 100)
+    logs = np.where(found, -centibels[where].astype(np.float64) / 100.0 * _LN_10, _LN_FLOOR)
+    return float(np.maximum(logs, _LN_FLOOR).sum())
 
 
 def _read_list(buckets: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:

@@ -49,3 +49,13 @@ def test_unknown_words_say_nothing_and_no_words_give_no_opinion(words: WordFrequ
 def test_languages_sharing_a_list_and_languages_without_one(words: WordFrequencies) -> None:
     assert {"hr", "sr", "no", "en"} <= words.languages  # sr and hr read the Serbo-Croatian list, no Bokmål
     assert "th" not in words.languages  # wordfreq has no Thai list
+
+
+def test_serbian_cyrillic_is_read_in_the_script_of_its_list(words: WordFrequencies) -> None:
+    # wordfreq keeps Serbo-Croatian in Latin script: Cyrillic Serbian must be transliterated to be found
+    # (it used to score as all-unknown, so Russian or Bulgarian won on shared Slavic roots)
+    cyrillic = words.probabilities("председник владе", ["sr", "hr", "ru", "bg", "uk"])
+    assert _top(cyrillic) == "sr"
+    assert cyrillic["hr"] < 0.01  # Croatian is not written in Cyrillic: not transliterated for it
+    latin = words.probabilities("predsjednik vlade", ["sr", "hr", "ru"])
+    assert latin["sr"] == pytest.approx(latin["hr"])  # one list, one script: no opinion between them
