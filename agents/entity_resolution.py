@@ -419,6 +419,7 @@ def resolve(mentions: Sequence[Mention], body_length: int) -> tuple[list[Mention
         uri = group.link.uri if group.link else None
         for mention in group.mentions:
             mention.id = uri
+            mention.type = group.type  # a mention is of its entity's type ("Italia" tagged ORG is a place)
         entities.append((group, _entity(group, largest, body_length)))
     entities.sort(key=lambda pair: (-pair[1].salience, _order(pair[0].mentions[0])))
     return kept, [entity for _, entity in entities]
@@ -497,9 +498,35 @@ def _merge(groups: list[_Group]) -> list[_Group]:
             longer.link = longer.link or group.link
         else:
             final.append(group)
+    final = _places_tagged_as_people(final)
     for group in final:
         group.mentions.sort(key=_order)
     return final
+
+
+def _places_tagged_as_people(groups: list[_Group]) -> list[_Group]:
+    """A "person" that no person list knows but the places list does is that place ("Roma",
+    "Polska" tagged PER), and joins the story's group for that place if it has one.
+
+    Runs after short forms have joined longer person names, so "Jordan" next to "Michael Jordan"
+    stays a person; a person known by a place's name alone (a "Santiago" who is never given a
+    surname in the story) is the price.
+    """
+    by_uri = {group.link.uri: group for group in groups if group.link is not None}
+    kept: list[_Group] = []
+    for group in groups:
+        place = linker().lookup("LOC", group.key) if group.type == "PER" and group.link is None else None
+        if place is None or place.kind != "LOC":
+            kept.append(group)
+            continue
+        target = by_uri.get(place.uri)
+        if target is not None:
+            target.mentions.extend(group.mentions)
+            continue
+        group.type, group.link = "LOC", place
+        by_uri[place.uri] = group
+        kept.append(group)
+    return kept
 
 
 def _order(mention: Mention) -> tuple[int, int]:

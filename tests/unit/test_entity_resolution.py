@@ -271,3 +271,36 @@ def test_ninjs_lists_from_entities_validate_against_ninjs_22() -> None:
         json.loads(NINJS_22.read_text(encoding="utf-8")), format_checker=jsonschema.FormatChecker()
     )
     assert not [e.message for e in validator.iter_errors(item)]
+
+
+def test_a_mention_takes_the_type_of_the_entity_it_joins() -> None:
+    mentions = [m("Russie", "ORG", 0), m("Russie", "LOC", 30), m("Emmanuel Macron", "PER", 60), m("Macron", "LOC", 90)]
+    kept, entities = resolve(mentions, 120)
+    assert [(x.text, x.type) for x in kept] == [
+        ("Russie", "LOC"),
+        ("Russie", "LOC"),
+        ("Emmanuel Macron", "PER"),
+        ("Macron", "PER"),
+    ]
+    assert {e.name: e.type for e in entities} == {"Russie": "LOC", "Emmanuel Macron": "PER"}
+
+
+def test_a_place_tagged_as_a_person_is_the_place_unless_it_is_a_persons_short_name() -> None:
+    kept, entities = resolve(
+        [m("Roma", "PER", 0), m("Rome", "LOC", 40), m("Jordan", "PER", 80), m("Michael Jordan", "PER", 100)], 150
+    )
+    by_name = {e.name: e for e in entities}
+    assert set(by_name) == {"Roma", "Michael Jordan"}  # "Roma" joined the place "Rome"
+    assert by_name["Roma"].type == "LOC" and by_name["Roma"].count == 2
+    assert by_name["Roma"].uri == "https://sws.geonames.org/3169070/"
+    assert [x.type for x in kept] == ["LOC", "LOC", "PER", "PER"]
+    assert by_name["Michael Jordan"].count == 2  # the country Jordan is not who scored
+
+
+def test_a_city_tagged_as_an_organisation_stays_an_organisation() -> None:
+    # "Barcelona won" is the club: only countries link from an ORG tag (a national team, a government)
+    _, entities = resolve([m("Barcelona", "ORG", 0), m("Syria", "ORG", 30)], 60)
+    by_name = {e.name: e for e in entities}
+    assert by_name["Barcelona"].type == "ORG" and by_name["Barcelona"].uri is None
+    assert by_name["Syria"].type == "LOC" and by_name["Syria"].uri is not None
+    assert linker().lookup("ORG", "Barcelone") is None and linker().lookup("LOC", "Barcelone") is not None
