@@ -40,7 +40,7 @@ SPACY_MAX_CHARS = 1_000_000
 _ENTITY_TYPES = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC", "MISC": "MISC"}
 
 
-def _mentions(doc: Any, field: str) -> list[Mention]:
+def mentions_in(doc: Any, field: str) -> list[Mention]:
     """Typed spans of a spaCy doc as mentions; junk (elision fragments, chrome, credits) dropped."""
     found: list[Mention] = []
     for span in doc.ents:
@@ -70,7 +70,7 @@ def tag_entities(stories: Sequence[StoryInFlight], max_chars: int = MAX_TAGGED_C
             texts.extend((stories[index].clean.headline, tagged_part(stories[index].clean.body, max_chars)))
         docs = list(nlp.pipe(texts, batch_size=32))
         for position, index in enumerate(indexes):
-            results[index] = _mentions(docs[2 * position], "headline") + _mentions(docs[2 * position + 1], "body")
+            results[index] = mentions_in(docs[2 * position], "headline") + mentions_in(docs[2 * position + 1], "body")
         del docs
         forget_learned_words(language)
     return results

