@@ -16,6 +16,9 @@ linker's tables, loaded once). Steps, for one story:
    organisations are not merged this way: "Europe" is not "Europe de l'Est", nor "États"
    "États-Unis". An unlinked ORG/LOC/MISC group that is such a short form of exactly one
    person is that person mistyped by the model ("Macron" tagged LOC) and merges into it.
+5. **Places tagged as people**: an unlinked PER group left after step 4 whose name is a place
+   ("Roma", "Polska") is that place.
+6. **Types**: every kept mention takes its entity's type, so mentions and entities agree.
 
 Salience, in [0, 1]: ``0.4 × in headline + 0.3 × earliness + 0.3 × frequency``, where earliness
 is 1 for a headline mention, else ``1 − first body offset / body length``, and frequency is the
@@ -515,8 +518,8 @@ def _places_tagged_as_people(groups: list[_Group]) -> list[_Group]:
     by_uri = {group.link.uri: group for group in groups if group.link is not None}
     kept: list[_Group] = []
     for group in groups:
-        place = linker().lookup("LOC", group.key) if group.type == "PER" and group.link is None else None
-        if place is None or place.kind != "LOC":
+        place = linker().tables["LOC"].get(group.key) if group.type == "PER" and group.link is None else None
+        if place is None:
             kept.append(group)
             continue
         target = by_uri.get(place.uri)
