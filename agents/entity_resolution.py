@@ -467,20 +467,7 @@ def _drop_initial_articles(groups: list[_Group]) -> list[_Group]:
 
 
 def _merge(groups: list[_Group]) -> list[_Group]:
-    groups = _drop_initial_articles(groups)
-    # Same URI: one entity, whatever the surface form or language.
-    by_uri: dict[str, _Group] = {}
-    result: list[_Group] = []
-    for group in groups:
-        if group.link is None:
-            result.append(group)
-            continue
-        target = by_uri.get(group.link.uri)
-        if target is None:
-            by_uri[group.link.uri] = group
-            result.append(group)
-        else:
-            target.mentions.extend(group.mentions)
+    result = _join_same_uri(_drop_initial_articles(groups))
     # Short forms into the one longer person name they start or end ("Poutine" → "Vladimir Poutine").
     result.sort(key=lambda g: (g.type != "PER", -len(g.tokens)))
     final: list[_Group] = []
@@ -507,6 +494,23 @@ def _merge(groups: list[_Group]) -> list[_Group]:
     return final
 
 
+def _join_same_uri(groups: list[_Group]) -> list[_Group]:
+    """Groups linked to the same URI as one, whatever the surface form or language."""
+    by_uri: dict[str, _Group] = {}
+    result: list[_Group] = []
+    for group in groups:
+        if group.link is None:
+            result.append(group)
+            continue
+        target = by_uri.get(group.link.uri)
+        if target is None:
+            by_uri[group.link.uri] = group
+            result.append(group)
+        else:
+            target.mentions.extend(group.mentions)
+    return result
+
+
 def _places_tagged_as_people(groups: list[_Group]) -> list[_Group]:
     """A "person" that no person list knows but the places list does is that place ("Roma",
     "Polska" tagged PER), and joins the story's group for that place if it has one.
@@ -515,21 +519,11 @@ def _places_tagged_as_people(groups: list[_Group]) -> list[_Group]:
     stays a person; a person known by a place's name alone (a "Santiago" who is never given a
     surname in the story) is the price.
     """
-    by_uri = {group.link.uri: group for group in groups if group.link is not None}
-    kept: list[_Group] = []
     for group in groups:
         place = linker().tables["LOC"].get(group.key) if group.type == "PER" and group.link is None else None
-        if place is None:
-            kept.append(group)
-            continue
-        target = by_uri.get(place.uri)
-        if target is not None:
-            target.mentions.extend(group.mentions)
-            continue
-        group.type, group.link = "LOC", place
-        by_uri[place.uri] = group
-        kept.append(group)
-    return kept
+        if place is not None:
+            group.type, group.link = "LOC", place
+    return _join_same_uri(groups)
 
 
 def _order(mention: Mention) -> tuple[int, int]:
