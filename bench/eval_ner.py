@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -53,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "models"))
 
-from train_ner import TYPE_MAPS, Sentence, Source, chunk, detokenize_spaces, normalise_tags, read_sentences  # noqa: E402
+from train_ner import Sentence, Source, chunk, detokenize_spaces, load_source  # noqa: E402
 
 from agents import entity_models  # noqa: E402
 from agents.entities import mentions_in, tag_entities  # noqa: E402
@@ -88,12 +89,7 @@ class TestSet:
         """The file's sentences with PER/ORG/LOC/MISC tags in IOB2."""
         if self.fmt == "eval":
             return read_conll(self.path)
-        source = Source(self.path, self.fmt, self.name, "", "")
-        type_map, iob1 = TYPE_MAPS[self.fmt], self.fmt == "iob1"
-        return [
-            Sentence(tuple(words), tuple(normalise_tags(tags, type_map, (*CORE, "MISC"), iob1)))
-            for words, tags in read_sentences(source)
-        ]
+        return load_source(Source(self.path, self.fmt, self.name, "", ""), (*CORE, "MISC"), random.Random(0))
 
 
 def test_sets(languages: Sequence[str], wikineural_en: bool) -> list[TestSet]:
