@@ -167,7 +167,8 @@ def faust_app(settings: Settings, store: str | None = None) -> faust.App:
         web_port=settings.web_port,
         topic_partitions=settings.partitions,
         topic_disable_leader=True,
-        topic_replication_factor=settings.replication_factor,
+        # Every topic is created beforehand by streams.topics, replicated for the cluster's size.
+        topic_replication_factor=settings.replication_factor or 1,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="raw",

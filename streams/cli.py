@@ -1,8 +1,8 @@
 """The ``wirestream`` command line.
 
 wirestream worker                 run the stream worker (settings from WIRESTREAM_* variables)
-wirestream kafka start|stop|status|reset
-                                  a local Apache Kafka broker (jars from Maven Central)
+wirestream kafka start|stop|status|reset [--brokers N]
+                                  a local Apache Kafka broker or cluster (jars from Maven Central)
 wirestream topics                 create the pipeline's topics
 wirestream produce FILES...       publish raw stories to the raw topic
 wirestream consume [--topic T]    print records of the output topics
@@ -49,7 +49,7 @@ def cmd_kafka(args: argparse.Namespace) -> int:
     """Delegate to the local broker manager."""
     from streams import kafka_local
 
-    return kafka_local.main([args.action])
+    return kafka_local.run(args.action, args.brokers)
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
@@ -143,9 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("worker", help="run the stream worker").set_defaults(func=cmd_worker)
 
-    kafka = sub.add_parser("kafka", help="manage a local Apache Kafka broker")
-    kafka.add_argument("action", choices=["start", "stop", "status", "reset"])
-    kafka.set_defaults(func=cmd_kafka)
+    from streams import kafka_local
+
+    kafka = sub.add_parser("kafka", help="manage a local Apache Kafka broker or cluster")
+    kafka_local.build_parser(kafka).set_defaults(func=cmd_kafka)
 
     sub.add_parser("topics", help="create the pipeline's topics").set_defaults(func=cmd_topics)
 

@@ -1,10 +1,12 @@
-"""Local single-node Apache Kafka 4.x (KRaft) broker run from Maven jars.
+"""Local Apache Kafka 4.x (KRaft) run from Maven jars: one broker, or a cluster of several.
 
-Usage: ``python -m streams.kafka_local start|stop|status|reset``.
+Every node is a combined broker+controller on 127.0.0.1 with its own ports and data dir.
+Usage: ``python -m streams.kafka_local start|stop|status|reset [--brokers N]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -38,6 +40,10 @@ JVM_OPTS = (
 )
 
 Progress = Callable[[str], None]
+
+# Ports a cluster node takes from the cluster's base port: broker, controller, and two spare
+# (for extra listeners), so node i listens on base + PORTS_PER_NODE * i.
+PORTS_PER_NODE = 4
 
 # Brokers started by this process, so their exit can be reaped (no zombies).
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -137,26 +143,6 @@ async def _describe_cluster(bootstrap: str, timeout_s: float) -> int:
         await admin.close()
 
 
-def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """Return True if the broker answers a metadata request (safe inside an event loop)."""
-    host, _, port = bootstrap.rpartition(":")
-    if not port_open(int(port), host):
-        return False
-    result: list[bool] = [False]
-
-    def probe() -> None:
-        try:
-            coro = asyncio.wait_for(_describe_cluster(bootstrap, timeout_s), timeout_s)
-            result[0] = asyncio.run(coro) > 0
-        except (ClientError, OSError, TimeoutError):
-            result[0] = False
-
-    thread = threading.Thread(target=probe, name="kafka-probe", daemon=True)
-    thread.start()
-    thread.join(timeout_s + 5)
-    return result[0]
-
-
 @dataclass(frozen=True)
 class KafkaStatus:
     """Snapshot of a local broker's state."""
@@ -171,14 +157,45 @@ class KafkaStatus:
         return f"stopped ({self.bootstrap})"
 
 
+def _cluster_size(bootstrap: str, timeout_s: float = 5.0) -> int:
+    """Return the number of brokers the node at bootstrap reports, 0 if it does not answer
+    (safe inside an event loop)."""
+    host, _, port = bootstrap.rpartition(":")
+    if not port_open(int(port), host):
+        return 0
+    result: list[int] = [0]
+
+    def probe() -> None:
+        try:
+            result[0] = asyncio.run(asyncio.wait_for(_describe_cluster(bootstrap, timeout_s), timeout_s))
+        except (ClientError, OSError, TimeoutError):
+            result[0] = 0
+
+    thread = threading.Thread(target=probe, name="kafka-probe", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 5)
+    return result[0]
+
+
+def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """Return True if the broker answers a metadata request (safe inside an event loop)."""
+    return _cluster_size(bootstrap, timeout_s) > 0
+
+
 @dataclass(frozen=True)
 class LocalKafka:
-    """A single-node KRaft broker+controller on 127.0.0.1, one data dir per port."""
+    """A KRaft broker+controller on 127.0.0.1, one data dir per port.
+
+    Alone (``voters`` empty) it is a single-node cluster. As node ``node_id`` of a cluster,
+    ``voters`` lists every node's ``(node_id, controller_port)``: the static controller quorum.
+    """
 
     home: Path = field(default_factory=_default_home)
     port: int = field(default_factory=_default_port)
     controller_port: int = 0  # 0 means port + 1
     heap: str = "512m"
+    node_id: int = 1
+    voters: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
@@ -186,6 +203,15 @@ class LocalKafka:
             object.__setattr__(self, "controller_port", self.port + 1)
         if self.controller_port == self.port:
             raise ValueError("controller_port must differ from port")
+        if self.voters and (self.node_id, self.controller_port) not in self.voters:
+            raise ValueError(
+                f"node {self.node_id} on controller port {self.controller_port} is not among {self.voters}"
+            )
+
+    @property
+    def cluster_size(self) -> int:
+        """Nodes of the cluster this broker belongs to."""
+        return len(self.voters) or 1
 
     @property
     def libs_dir(self) -> Path:
@@ -199,7 +225,9 @@ class LocalKafka:
 
     @property
     def data_dir(self) -> Path:
-        """Per-port dir: config, KRaft log dir, pid and log files."""
+        """Per-port dir: config, KRaft log dir, pid and log files (a cluster node's names its node)."""
+        if self.voters:
+            return self.home / f"data-{self.port}-node{self.node_id}of{self.cluster_size}"
         return self.home / f"data-{self.port}"
 
     @property
@@ -291,11 +319,19 @@ class LocalKafka:
         return KafkaStatus(running=pid is not None, pid=pid, bootstrap=self.bootstrap)
 
     def server_properties(self) -> str:
-        """Return the broker config: combined KRaft broker+controller, RF 1 everywhere."""
+        """Return the broker config: combined KRaft broker+controller; alone, replication factor 1
+        everywhere; in a cluster of three or more, replication factor 3 and ``min.insync.replicas`` 2."""
+        replicas = str(min(self.cluster_size, 3))
+        min_insync = "2" if self.cluster_size >= 3 else "1"
+        if self.voters:
+            voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in self.voters)
+            quorum = {"controller.quorum.voters": voters}
+        else:
+            quorum = {"controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}"}
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            **quorum,
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "inter.broker.listener.name": "PLAINTEXT",
@@ -303,15 +339,15 @@ class LocalKafka:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(self.log_dirs),
             "num.partitions": "1",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_insync,
             "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": replicas,
             "offsets.topic.num.partitions": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_insync,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_insync,
             "group.initial.rebalance.delay.ms": "0",
             # After a kill, the restarted broker waits out its old session: keep it short.
             "broker.session.timeout.ms": "4000",
@@ -333,24 +369,33 @@ class LocalKafka:
             *args,
         ]
 
-    def _format(self, java: str, progress: Progress) -> None:
-        """Format the KRaft log dir once (new cluster id, standalone controller)."""
-        if (self.log_dirs / "meta.properties").exists():
-            return
-        progress(f"formatting {self.log_dirs} ...")
+    def cluster_id(self) -> str | None:
+        """Return the cluster id the log dir was formatted with, or None if it is not formatted."""
+        try:
+            text = (self.log_dirs / "meta.properties").read_text()
+        except OSError:
+            return None
+        match = re.search(r"^cluster\.id=(\S+)$", text, re.MULTILINE)
+        return match[1] if match else None
+
+    def random_cluster_id(self, java: str) -> str:
+        """Return a new cluster id from Kafka's StorageTool."""
         cmd = self._java_cmd(java, "kafka.tools.StorageTool", "random-uuid")
         uuid = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if uuid.returncode != 0 or not uuid.stdout.strip():
             raise KafkaError(f"StorageTool random-uuid failed:\n{uuid.stdout}{uuid.stderr}")
+        return uuid.stdout.strip()
+
+    def _format(self, java: str, progress: Progress, cluster_id: str | None = None) -> None:
+        """Format the KRaft log dir once: a standalone controller with a new cluster id, or a
+        member of a static quorum with the cluster's id."""
+        if self.cluster_id() is not None:
+            return
+        progress(f"formatting {self.log_dirs} ...")
+        cluster_id = cluster_id or self.random_cluster_id(java)
+        quorum = [] if self.voters else ["--standalone"]
         cmd = self._java_cmd(
-            java,
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            uuid.stdout.strip(),
-            "-c",
-            str(self.config_file),
-            "--standalone",
+            java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file), *quorum
         )
         fmt = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if fmt.returncode != 0:
@@ -367,43 +412,55 @@ class LocalKafka:
 
     def start(self, wait_seconds: float = 60, progress: Progress = _quiet) -> None:
         """Start the broker (fetching jars if needed) and wait until it answers."""
+        pid = self.spawn(progress)
+        if pid is not None:
+            self.await_ready(pid, wait_seconds, progress)
+
+    def spawn(self, progress: Progress = _quiet, cluster_id: str | None = None) -> int | None:
+        """Start the broker process without waiting for it; returns its pid, or None if it was
+        already running and answering. A cluster's nodes are spawned together (a lone node of a
+        three-node quorum never answers)."""
         pid = self.pid()
         if pid is not None:
             if broker_answers(self.bootstrap, 2.0):
                 progress(f"already running (pid {pid}) on {self.bootstrap}")
-                return
-        else:
-            self.fetch_jars(progress)
-            java = java_executable()
-            for port in (self.port, self.controller_port):
-                if port_open(port):
-                    raise KafkaError(f"port {port} is already in use by another process")
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self.config_file.write_text(self.server_properties())
-            self._format(java, progress)
-            cmd = self._java_cmd(
-                java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_OPTS, "kafka.Kafka", str(self.config_file)
+                return None
+            return pid
+        self.fetch_jars(progress)
+        java = java_executable()
+        for port in (self.port, self.controller_port):
+            if port_open(port):
+                raise KafkaError(f"port {port} is already in use by another process")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(self.server_properties())
+        self._format(java, progress, cluster_id)
+        cmd = self._java_cmd(
+            java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_OPTS, "kafka.Kafka", str(self.config_file)
+        )
+        progress(f"starting Kafka {kafka_version()} node {self.node_id} on {self.bootstrap} ...")
+        with self.out_file.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.data_dir,
             )
-            progress(f"starting Kafka {kafka_version()} on {self.bootstrap} ...")
-            with self.out_file.open("ab") as out:
-                proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=self.data_dir,
-                )
-            _children[proc.pid] = proc
-            pid = proc.pid
-            self.pid_file.write_text(f"{pid}\n")
+        _children[proc.pid] = proc
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc.pid
+
+    def await_ready(self, pid: int, wait_seconds: float, progress: Progress = _quiet) -> None:
+        """Wait until the broker answers and sees every broker of its cluster; stop it and raise
+        with its log tails if it exits or the time runs out."""
         started = time.monotonic()
         deadline = started + wait_seconds
         while True:
             if not _pid_alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise self._failure(f"Kafka process {pid} exited during startup")
-            if broker_answers(self.bootstrap, 2.0):
+            if _cluster_size(self.bootstrap, 2.0) >= self.cluster_size:
                 progress(f"ready on {self.bootstrap} (pid {pid}, {time.monotonic() - started:.1f}s)")
                 return
             if time.monotonic() > deadline:
@@ -448,35 +505,156 @@ class LocalKafka:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class LocalKafkaCluster:
+    """``brokers`` local KRaft nodes, each broker+controller, on ports derived from ``base_port``:
+    node i (from 0) listens on ``base_port + PORTS_PER_NODE * i`` and its controller on the next
+    port, so clusters on different base ports coexist. One broker is exactly ``LocalKafka(port=base_port)``.
+    """
+
+    brokers: int = 1
+    home: Path = field(default_factory=_default_home)
+    base_port: int = field(default_factory=_default_port)
+    heap: str = "512m"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
+        if self.brokers < 1:
+            raise ValueError(f"a cluster needs at least one broker, not {self.brokers}")
+
+    @property
+    def nodes(self) -> tuple[LocalKafka, ...]:
+        """The cluster's nodes, node ids 1..brokers."""
+        if self.brokers == 1:
+            return (LocalKafka(home=self.home, port=self.base_port, heap=self.heap),)
+        ports = [self.base_port + PORTS_PER_NODE * i for i in range(self.brokers)]
+        voters = tuple((i + 1, port + 1) for i, port in enumerate(ports))
+        return tuple(
+            LocalKafka(
+                home=self.home, port=port, controller_port=port + 1, heap=self.heap, node_id=i + 1, voters=voters
+            )
+            for i, port in enumerate(ports)
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap servers string for clients: every node."""
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    @property
+    def size_file(self) -> Path:
+        """Records the broker count of the cluster last started on base_port (for stop/status)."""
+        return self.home / f"cluster-{self.base_port}.brokers"
+
+    @classmethod
+    def last_started(cls, home: Path | None = None, base_port: int | None = None) -> LocalKafkaCluster:
+        """The cluster last started on base_port (one broker if none was recorded)."""
+        probe = cls(home=home or _default_home(), base_port=base_port or _default_port())
+        try:
+            brokers = int(probe.size_file.read_text().strip())
+        except (OSError, ValueError):
+            return probe
+        return cls(brokers=brokers, home=probe.home, base_port=probe.base_port)
+
+    def start(self, wait_seconds: float = 90, progress: Progress = _quiet) -> None:
+        """Start every node (fetching jars if needed), then wait until each sees the whole cluster."""
+        other = LocalKafkaCluster.last_started(self.home, self.base_port)
+        if other.brokers != self.brokers and any(node.pid() is not None for node in other.nodes):
+            raise KafkaError(
+                f"a {other.brokers}-broker cluster is running on base port {self.base_port}: stop it first"
+            )
+        first = self.nodes[0]
+        first.fetch_jars(progress)
+        cluster_id = next((cid for node in self.nodes if (cid := node.cluster_id())), None)
+        if cluster_id is None and self.brokers > 1:
+            cluster_id = first.random_cluster_id(java_executable())
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.size_file.write_text(f"{self.brokers}\n")
+        pids = [node.spawn(progress, cluster_id) for node in self.nodes]
+        try:
+            for node, pid in zip(self.nodes, pids, strict=True):
+                if pid is not None:
+                    node.await_ready(pid, wait_seconds, progress)
+        except KafkaError:
+            self.stop()
+            raise
+
+    def status(self) -> list[KafkaStatus]:
+        """Each node's status."""
+        return [node.status() for node in self.nodes]
+
+    def stop(self, timeout: float = 30) -> bool:
+        """Stop every node at once (SIGTERM, SIGKILL after timeout); False if none was running.
+
+        One by one, the last nodes would wait out the timeout for a quorum already gone.
+        """
+        stopped: list[bool] = []
+        threads = [threading.Thread(target=lambda n=node: stopped.append(n.stop(timeout))) for node in self.nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return any(stopped)
+
+    def reset(self) -> None:
+        """Stop every node and delete their data dirs (next start is a fresh cluster)."""
+        for node in self.nodes:
+            node.reset()
+        self.size_file.unlink(missing_ok=True)
+
+
 def _say(line: str) -> None:
     """Print a CLI progress line."""
     print(f"kafka: {line}", flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: ``python -m streams.kafka_local start|stop|status|reset``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    commands = ("start", "stop", "status", "reset")
-    if len(args) != 1 or args[0] not in commands:
-        print(f"usage: python -m streams.kafka_local {{{'|'.join(commands)}}}", file=sys.stderr)
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The arguments of ``wirestream kafka`` (added to ``parser`` when given)."""
+    parser = parser or argparse.ArgumentParser(prog="python -m streams.kafka_local")
+    parser.add_argument("action", choices=["start", "stop", "status", "reset"])
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=None,
+        help="nodes of the cluster (start: default 1; stop/status/reset: default the count last started)",
+    )
+    return parser
+
+
+def run(action: str, brokers: int | None = None) -> int:
+    """Run one ``wirestream kafka`` action on the cluster at ``$WIRESTREAM_KAFKA_PORT``."""
+    if brokers is not None and brokers < 1:
+        print(f"kafka: error: --brokers must be >= 1, not {brokers}", file=sys.stderr)
         return 2
-    kafka = LocalKafka()
+    if brokers is None:
+        cluster = LocalKafkaCluster.last_started() if action != "start" else LocalKafkaCluster()
+    else:
+        cluster = LocalKafkaCluster(brokers=brokers)
     try:
-        if args[0] == "start":
-            kafka.start(progress=_say)
-        elif args[0] == "stop":
+        if action == "start":
+            cluster.start(progress=_say)
+            if cluster.brokers > 1:
+                _say(f"cluster of {cluster.brokers} ready: WIRESTREAM_BROKER={cluster.bootstrap}")
+        elif action == "stop":
             t0 = time.monotonic()
-            stopped = kafka.stop()
+            stopped = cluster.stop()
             _say(f"stopped in {time.monotonic() - t0:.1f}s" if stopped else "not running")
-        elif args[0] == "reset":
-            kafka.reset()
-            _say(f"deleted {kafka.data_dir}")
+        elif action == "reset":
+            cluster.reset()
+            _say(f"deleted {', '.join(str(node.data_dir) for node in cluster.nodes)}")
         else:
-            _say(str(kafka.status()))
+            for node in cluster.nodes:
+                _say(f"node {node.node_id}: {node.status()}")
     except KafkaError as exc:
         print(f"kafka: error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: ``python -m streams.kafka_local start|stop|status|reset [--brokers N]``."""
+    args = build_parser().parse_args(argv)
+    return run(args.action, args.brokers)
 
 
 if __name__ == "__main__":

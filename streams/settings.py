@@ -40,7 +40,14 @@ class Settings:
     topic_deadletter: str = _setting("stories.deadletter", "Output topic: dead letters, with the original bytes.")
     partitions: int = _setting(4, "Partitions of the raw, clean, unique and enriched topics (and the dedup changelog).")
     output_partitions: int = _setting(4, "Partitions of the duplicates and dead-letter topics.")
-    replication_factor: int = _setting(1, "Replication factor of the topics wirestream creates.")
+    replication_factor: int = _setting(
+        0, "Replication factor of the topics wirestream creates (0: 3, or the broker count if the cluster is smaller)."
+    )
+    min_insync_replicas: int = _setting(
+        0,
+        "`min.insync.replicas` of the topics wirestream creates: replicas that must have a record before "
+        "it is acknowledged (producers use acks=all). 0: 2 when the replication factor is 3 or more, else 1.",
+    )
     max_payload_bytes: int = _setting(2 * 1024 * 1024, "Largest raw message accepted; larger ones are dead-lettered.")
     dedup_window_seconds: float = _setting(
         7 * 24 * 3600.0, "How long dedup remembers a story (seconds); older entries are deleted from the table."
@@ -114,10 +121,18 @@ class Settings:
         all_topics = [getattr(self, n) for n in self.topic_names()]
         if len(set(all_topics)) != len(all_topics):
             raise SettingsError(f"topic names must be distinct, got {all_topics}")
+        for name in ("replication_factor", "min_insync_replicas"):
+            if getattr(self, name) < 0:
+                _fail(name, getattr(self, name), "an integer >= 1, or 0 for the default")
+        if self.replication_factor and self.min_insync_replicas > self.replication_factor:
+            _fail(
+                "min_insync_replicas",
+                self.min_insync_replicas,
+                f"at most WIRESTREAM_REPLICATION_FACTOR={self.replication_factor}: no write could be acknowledged",
+            )
         for name in (
             "partitions",
             "output_partitions",
-            "replication_factor",
             "max_payload_bytes",
             "entities_batch_size",
             "entities_max_chars",
@@ -162,6 +177,23 @@ class Settings:
         story and its clean text (and an enriched one every mention), so four raw payloads plus 1 MiB.
         Every topic is created with this ``max.message.bytes`` and the clients are sized for it."""
         return 4 * self.max_payload_bytes + 1024 * 1024
+
+    def replication(self, brokers: int) -> tuple[int, int]:
+        """The replication factor and ``min.insync.replicas`` of new topics on a cluster of ``brokers``.
+
+        Raises :class:`SettingsError` when the cluster is too small for the configured values.
+        """
+        factor = self.replication_factor or min(3, brokers)
+        if factor > brokers:
+            raise SettingsError(
+                f"{env_name('replication_factor')}={factor} needs {factor} brokers, the cluster has {brokers}"
+            )
+        min_insync = self.min_insync_replicas or max(1, min(factor - 1, 2))
+        if min_insync > factor:
+            raise SettingsError(
+                f"{env_name('min_insync_replicas')}={min_insync} is more than the replication factor {factor}"
+            )
+        return factor, min_insync
 
     @property
     def dedup_changelog_topic(self) -> str:

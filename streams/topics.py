@@ -53,8 +53,10 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     """Create the missing topics; returns the names created.
 
-    An existing topic with a different partition count is an error (Faust would crash
-    later with ``PartitionsMismatch``), reported here with both counts.
+    New topics are replicated as :meth:`Settings.replication` says for the cluster's broker
+    count (3 replicas and ``min.insync.replicas`` 2 on three brokers or more). An existing topic
+    with a different partition count is an error (Faust would crash later with
+    ``PartitionsMismatch``), reported here with both counts.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
     await asyncio.wait_for(admin.start(), timeout)
@@ -63,12 +65,12 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         if missing:
+            brokers = len((await admin.describe_cluster())["brokers"])
+            factor, min_insync = settings.replication(brokers)
+            replicated = {"min.insync.replicas": str(min_insync)}
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [
-                        NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
-                        for s in missing
-                    ]
+                    [NewTopic(s.name, s.partitions, factor, topic_configs={**s.config, **replicated}) for s in missing]
                 )
         present = [s for s in specs if s.name in existing]
         if present:
@@ -81,7 +83,10 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
                         f"for {spec.partitions}: change WIRESTREAM_PARTITIONS or recreate the topic"
                     )
         for spec in missing:
-            log.info("created topic", extra={"topic": spec.name, "partitions": spec.partitions})
+            log.info(
+                "created topic",
+                extra={"topic": spec.name, "partitions": spec.partitions, "replicas": factor, "min_insync": min_insync},
+            )
         return [s.name for s in missing]
     finally:
         await admin.close()
