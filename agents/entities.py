@@ -21,6 +21,7 @@ from agents.entity_models import model_name as model_name
 from agents.entity_models import warm_up as warm_up
 from agents.entity_resolution import mention_name, resolve
 from agents.entity_resolution import normalise_name as normalise_name
+from agents.linking import linker
 from schemas.ninjs import build_enriched
 from schemas.records import DeadLetter, EnrichedStory, Mention, StoryInFlight
 from streams.codec import decode, encode
@@ -99,7 +100,9 @@ def enrich(
         story.timings["entities"] = per_story + time.perf_counter() - resolve_started
         model = model_name(story.language.code)
         tagged_chars = len(tagged_part(story.clean.body, max_chars)) if model else None
-        enriched.append(build_enriched(story, kept, pipeline_version, model, entities, tagged_chars))
+        enriched.append(
+            build_enriched(story, kept, pipeline_version, model, entities, tagged_chars, points=linker().points)
+        )
     return enriched
 
 
@@ -148,7 +151,7 @@ def enrich_or_dead_letter(
     """``enrich`` a batch; if the batch fails, retry story by story so one bad story
     becomes a dead letter and the rest go on."""
     if not entities_enabled:
-        return [build_enriched(story, [], pipeline_version) for story in stories]
+        return [build_enriched(story, [], pipeline_version, points=linker().points) for story in stories]
     try:
         return list(enrich(stories, pipeline_version, max_chars))
     except Exception:  # noqa: BLE001

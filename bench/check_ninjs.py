@@ -1,48 +1,82 @@
-"""CI check: every enriched record in a JSON Lines file has an ``item`` valid against ninjs 2.2.
+"""CI check: every enriched record in a JSON Lines file has an ``item`` valid against official ninjs.
 
-    python bench/check_ninjs.py .local/test-output/enriched.jsonl
+    python bench/check_ninjs.py [--version 2.2|3.0|3.1] .local/test-output/enriched.jsonl
 
-The schema is the official IPTC file in ``../shared/eval/iptc-ninjs/specification/``
-(override the shared folder with ``WIRESTREAM_SHARED``). Exits non-zero if the file is
-missing or empty, or if any record is invalid.
+The schemas are the official IPTC files in ``../shared/eval/iptc-ninjs/specification/`` (override
+the shared folder with ``WIRESTREAM_SHARED``); the GeoJSON schema a place's point refers to is the
+copy in IPTC's validation suite beside them (no network). Exits non-zero if the file is missing or
+empty, or if any record is invalid. Also prints how many places carry a GeoJSON point.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
-SCHEMA = SHARED / "eval" / "iptc-ninjs" / "specification" / "ninjs-schema_2.2.json"
+SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or REPO.parent / "shared")
+IPTC_NINJS = SHARED / "eval" / "iptc-ninjs"
+#: The schema versions this check knows; 3.1 is checked against items written as 3.0.
+VERSIONS = ("2.2", "3.0", "3.1")
+_POINT_KEYS = ("geojson", "geoJSON")
+
+
+def schema_path(version: str) -> Path:
+    """The official ninjs schema file of ``version``."""
+    return IPTC_NINJS / "specification" / f"ninjs-schema_{version}.json"
+
+
+def validator(version: str) -> jsonschema.Draft202012Validator:
+    """A validator for the official ninjs ``version`` schema, with formats checked and the GeoJSON
+    schema (``geojson`` / ``geoJSON`` of a place) resolved from the local copy."""
+    geojson = json.loads((IPTC_NINJS / "validation" / "test_suite" / "GeoJSON-schema.json").read_text("utf-8"))
+    registry: Registry[Any] = Registry().with_resource(geojson["$id"], Resource.from_contents(geojson))
+    return jsonschema.Draft202012Validator(
+        json.loads(schema_path(version).read_text(encoding="utf-8")),
+        registry=registry,
+        format_checker=jsonschema.FormatChecker(),
+    )
+
+
+def place_points(item: dict[str, Any]) -> tuple[int, int]:
+    """How many places an item names, and how many of them carry a GeoJSON point."""
+    places = item.get("places", [])
+    return len(places), sum(1 for place in places if any(key in place for key in _POINT_KEYS))
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    path = Path(argv[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", type=Path, help="enriched records, one JSON object a line")
+    parser.add_argument("--version", choices=VERSIONS, default="2.2", help="ninjs schema to validate against")
+    args = parser.parse_args(argv)
+    path: Path = args.file
     if not path.exists():
         print(f"check_ninjs: {path} does not exist (did the integration tests run?)", file=sys.stderr)
         return 1
-    validator = jsonschema.Draft202012Validator(
-        json.loads(SCHEMA.read_text(encoding="utf-8")), format_checker=jsonschema.FormatChecker()
-    )
-    checked = invalid = 0
+    check = validator(args.version)
+    checked = invalid = places = points = 0
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
-        record = json.loads(line)
+        item = json.loads(line)["item"]
         checked += 1
-        errors = sorted(validator.iter_errors(record["item"]), key=lambda e: list(e.path))
+        errors = sorted(check.iter_errors(item), key=lambda e: list(e.path))
         for error in errors:
-            print(f"{path}:{number}: {record['item'].get('uri')}: {error.message}", file=sys.stderr)
+            print(f"{path}:{number}: {item.get('uri')}: {error.message}", file=sys.stderr)
         invalid += bool(errors)
-    print(f"check_ninjs: {checked} enriched records checked against {SCHEMA.name}: {invalid} invalid")
+        named, located = place_points(item)
+        places, points = places + named, points + located
+    print(
+        f"check_ninjs: {checked} enriched records of {path} checked against {schema_path(args.version).name}: "
+        f"{invalid} invalid; {points} of {places} places carry a GeoJSON point"
+    )
     if checked == 0:
         print("check_ninjs: no records to check", file=sys.stderr)
         return 1

@@ -1,22 +1,52 @@
-"""Build the enriched envelope: a ninjs 2.2 ``item`` plus the ``enrichment`` ninjs cannot carry.
+"""Build the enriched envelope: a ninjs ``item`` plus the ``enrichment`` ninjs cannot carry.
 
-The ninjs 2.2 schema forbids extra properties, so everything of ours (offsets, confidence,
-dedup, audit) goes into ``enrichment``; ``item`` validates against the official schema.
+``item`` is written in ninjs 2.2 or 3.0 (``WIRESTREAM_NINJS_VERSION``); both official schemas
+forbid extra properties, so everything of ours (offsets, confidence, dedup, audit) goes into
+``enrichment``, and ``item`` validates against the official schema of its version. The two
+versions carry the same facts: for what wirestream writes, 3.0 differs from 2.2 only in the
+camelCase names of :data:`NAMES_30` (docs/formats.md).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal, cast
 
 from schemas.records import AgencyTag, DedupTag, EnrichedStory, Enrichment, Entity, Mention, StoryInFlight
+
+NinjsVersion = Literal["2.2", "3.0"]
+#: The ninjs versions ``item`` can be written in; the first is the default.
+NINJS_VERSIONS: Final[tuple[NinjsVersion, ...]] = ("2.2", "3.0")
+#: The properties wirestream writes whose ninjs 3.0 name differs from the 2.2 one (every other
+#: property, and every value, is the same in both).
+NAMES_30: Final[Mapping[str, str]] = {
+    "representationtype": "representationType",
+    "versioncreated": "versionCreated",
+    "firstcreated": "firstCreated",
+    "pubstatus": "pubStatus",
+    "copyrightholder": "copyrightHolder",
+    "contenttype": "contentType",
+    "charcount": "charCount",
+    "geojson": "geoJSON",
+}
+#: A place's position, (longitude, latitude) in degrees, by place URI (``agents.linking``).
+Points = Mapping[str, tuple[float, float]]
 
 _TYPE_TO_LIST = {"PER": "people", "ORG": "organisations", "LOC": "places"}
 _TAG_TO_LIST = {"person": "people", "organisation": "organisations", "place": "places", "subject": "subjects"}
 _PUBSTATUS = {"usable", "withheld", "canceled"}
 
 
-def build_item(story: StoryInFlight, entities: list[Entity]) -> dict[str, Any]:
-    """The ninjs 2.2 object for a story: clean text, detected language, entities."""
+def build_item(
+    story: StoryInFlight, entities: list[Entity], version: NinjsVersion = "2.2", points: Points | None = None
+) -> dict[str, Any]:
+    """The ninjs object of ``version`` for a story: clean text, detected language, entities, and a
+    GeoJSON point on every place whose URI has a position in ``points``."""
+    return _BUILDERS[version](story, entities, points or {})
+
+
+def _item_22(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
+    """The ninjs 2.2 object."""
     raw = story.story
     item: dict[str, Any] = {"uri": raw.uri, "type": raw.item_type or "text", "representationtype": "full"}
     for name in ("version", "versioncreated", "firstcreated", "located", "slugline"):
@@ -41,19 +71,43 @@ def build_item(story: StoryInFlight, entities: list[Entity]) -> dict[str, Any]:
             {"role": "main", "contenttype": "text/plain", "value": story.clean.body, "charcount": len(story.clean.body)}
         ]
     lists = _entity_lists(raw.tags, entities)
+    for place in lists["places"]:
+        point = points.get(place.get("uri", ""))
+        if point is not None:
+            place["geojson"] = {"type": "Point", "coordinates": [point[0], point[1]]}
     item.update({key: value for key, value in lists.items() if value})
     return item
 
 
-def _entity_lists(tags: list[AgencyTag], entities: list[Entity]) -> dict[str, list[dict[str, str]]]:
+def _item_30(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
+    """The ninjs 3.0 object: the 2.2 one with the names of :data:`NAMES_30`."""
+    return cast(dict[str, Any], _renamed(_item_22(story, entities, points), NAMES_30))
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with every object key found in ``names`` renamed, at any depth."""
+    if isinstance(value, dict):
+        return {names.get(key, key): _renamed(inner, names) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_renamed(inner, names) for inner in value]
+    return value
+
+
+_BUILDERS: Final[dict[str, Callable[[StoryInFlight, list[Entity], Points], dict[str, Any]]]] = {
+    "2.2": _item_22,
+    "3.0": _item_30,
+}
+
+
+def _entity_lists(tags: list[AgencyTag], entities: list[Entity]) -> dict[str, list[dict[str, Any]]]:
     """Agency metadata first (kept as sent), then our entities (most salient first) not already
     named by the agency: ``name``, and ``uri`` when the entity is linked (Wikidata or GeoNames).
     MISC entities have no ninjs list and stay in ``enrichment`` only."""
-    lists: dict[str, list[dict[str, str]]] = {"people": [], "organisations": [], "places": [], "subjects": []}
+    lists: dict[str, list[dict[str, Any]]] = {"people": [], "organisations": [], "places": [], "subjects": []}
     seen: set[tuple[str, str]] = set()
     for tag in tags:
         key = _TAG_TO_LIST[tag.kind]
-        entry = {k: v for k, v in (("name", tag.name), ("uri", tag.uri), ("literal", tag.literal)) if v}
+        entry: dict[str, Any] = {k: v for k, v in (("name", tag.name), ("uri", tag.uri), ("literal", tag.literal)) if v}
         if entry:
             lists[key].append(entry)
             seen.add((key, (tag.name or "").casefold()))
@@ -79,9 +133,12 @@ def build_enriched(
     entities_model: str | None = None,
     entities: list[Entity] | None = None,
     entities_tagged_chars: int | None = None,
+    ninjs_version: NinjsVersion = "2.2",
+    points: Points | None = None,
 ) -> EnrichedStory:
     """The enriched envelope for a story that passed dedup: ``mentions`` are every kept
-    mention, ``entities`` the merged ones (``agents/entity_resolution.resolve``)."""
+    mention, ``entities`` the merged ones (``agents/entity_resolution.resolve``); ``item`` is
+    written in ``ninjs_version`` with the place positions of ``points``."""
     entities = entities or []
     dedup = story.dedup or DedupTag(fingerprint="", status="new")
     enrichment = Enrichment(
@@ -97,4 +154,4 @@ def build_enriched(
         timings=story.timings,
         pipeline_version=pipeline_version,
     )
-    return EnrichedStory(item=build_item(story, entities), enrichment=enrichment)
+    return EnrichedStory(item=build_item(story, entities, ninjs_version, points), enrichment=enrichment)

@@ -6,7 +6,8 @@ The name lists are data files kept in this folder (sources in ``SOURCES.md``):
   several languages and scripts ("Poutine", "Putin", "Путин" → Q7747);
 * ``organisations.tsv``: international organisations ("OTAN", "NATO", "НАТО" → Q7184);
 * ``places.tsv``: countries, capitals and cities of a million people or more, built by
-  ``models/build_linking_places.py`` from GeoNames and CLDR names.
+  ``models/build_linking_places.py`` from GeoNames and CLDR names, with the coordinates of
+  each place (GeoNames for cities, ``countryinfo`` centre points for countries) when known.
 
 Lookup is one dict access on a folded name (:func:`fold`); the tables load once per process.
 A name shared by several places goes to a country first, then a capital, then the most
@@ -55,12 +56,18 @@ class Link:
     name: str
 
 
+#: A place's position: (longitude, latitude) in degrees (WGS 84), GeoJSON's order.
+Point = tuple[float, float]
+
+
 class Linker:
-    """Folded name → :class:`Link`, one table per kind."""
+    """Folded name → :class:`Link`, one table per kind, and place URI → :data:`Point`."""
 
     def __init__(self, data: Path = DATA) -> None:
         #: PER, ORG and LOC (every place), and COUNTRY: the places that are countries or territories.
         self.tables: dict[str, dict[str, Link]] = {"PER": {}, "ORG": {}, "LOC": {}, "COUNTRY": {}}
+        #: The position of every place of ``places.tsv`` that has one, by URI.
+        self.points: dict[str, Point] = {}
         self._load_simple(data / "people.tsv", "PER", names_column=6)
         self._load_simple(data / "organisations.tsv", "ORG", names_column=3)
         self._load_places(data / "places.tsv")
@@ -77,8 +84,10 @@ class Linker:
     def _load_places(self, path: Path) -> None:
         rows = sorted(_rows(path), key=lambda f: (_PLACE_RANK[f[1]], -int(f[3])))
         table, countries = self.tables["LOC"], self.tables["COUNTRY"]
-        for uri, kind, _iso, _population, name, names in rows:
+        for uri, kind, _iso, _population, longitude, latitude, name, names in rows:
             link = Link(uri, "LOC", name)
+            if longitude and latitude:
+                self.points[uri] = (float(longitude), float(latitude))
             for alias in [name, *names.split("|")]:
                 key = fold(alias)
                 if key:

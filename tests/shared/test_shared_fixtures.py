@@ -12,7 +12,6 @@ skip, except on CI (``CI`` set), where they fail.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -531,21 +530,23 @@ def suite_files(kind: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def ninjs_22_validator() -> Any:
-    import jsonschema
+def ninjs_validators() -> dict[str, Any]:
+    from bench.check_ninjs import validator
 
-    schema = EVAL / "iptc-ninjs" / "specification" / "ninjs-schema_2.2.json"
-    return jsonschema.Draft202012Validator(json.loads(schema.read_text(encoding="utf-8")))
+    return {version: validator(version) for version in ("2.2", "3.0")}
 
 
 @pytest.mark.parametrize("rel", suite_files("should_pass"))
-def test_ninjs_validation_suite_should_pass_is_accepted(rel: str, ninjs_22_validator: Any) -> None:
+def test_ninjs_validation_suite_should_pass_is_accepted(rel: str, ninjs_validators: dict[str, Any]) -> None:
     """Accepted as raw input, and enriched into an item valid against ninjs 2.2: the very
-    stage functions of the worker (validate, clean, language, dedup, entities)."""
+    stage functions of the worker (validate, clean, language, dedup, entities); its entities
+    written as a ninjs 3.0 item are valid against ninjs 3.0."""
     require_shared()
     from agents.clean import prepare
     from agents.dedup import deduplicate
     from agents.entities import enrich_or_dead_letter
+    from agents.linking import linker
+    from schemas.ninjs import build_item
     from schemas.records import EnrichedStory, FileSource, StoryInFlight
 
     payload = (SUITE / rel).read_bytes()
@@ -555,10 +556,14 @@ def test_ninjs_validation_suite_should_pass_is_accepted(rel: str, ninjs_22_valid
     assert all(isinstance(o, StoryInFlight) for o in outcomes), outcomes
     passed = [deduplicate(o, {}, 3600.0) for o in outcomes if isinstance(o, StoryInFlight)]
     assert all(isinstance(o, StoryInFlight) for o in passed)
-    for enriched in enrich_or_dead_letter([o for o in passed if isinstance(o, StoryInFlight)], "test"):
+    stories = [o for o in passed if isinstance(o, StoryInFlight)]
+    for story, enriched in zip(stories, enrich_or_dead_letter(stories, "test"), strict=True):
         assert isinstance(enriched, EnrichedStory), enriched
-        errors = [e.message for e in ninjs_22_validator.iter_errors(enriched.item)]
+        errors = [e.message for e in ninjs_validators["2.2"].iter_errors(enriched.item)]
         assert not errors, (rel, errors)
+        item_30 = build_item(story, enriched.enrichment.merged_entities, "3.0", linker().points)
+        errors = [e.message for e in ninjs_validators["3.0"].iter_errors(item_30)]
+        assert not errors, (rel, "3.0", errors)
 
 
 def test_validation_suite_present() -> None:

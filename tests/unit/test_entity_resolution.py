@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +12,6 @@ from agents.linking import Linker, fold, linker
 from schemas.ninjs import build_enriched
 from schemas.records import CleanText, DedupTag, EntityType, FileSource, LanguageTag, Mention, RawStory, StoryInFlight
 
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
-NINJS_22 = SHARED / "eval" / "iptc-ninjs" / "specification" / "ninjs-schema_2.2.json"
 PUTIN = "https://www.wikidata.org/entity/Q7747"
 NATO = "https://www.wikidata.org/entity/Q7184"
 
@@ -243,7 +239,7 @@ def _story(headline: str, body: str) -> StoryInFlight:
     )
 
 
-def test_ninjs_lists_from_entities_validate_against_ninjs_22() -> None:
+def test_ninjs_lists_from_entities() -> None:
     headline = "Poutine et l’OTAN"
     body = "Vladimir Poutine a rencontré à Moscou Yuri Ouchakov. L'OTAN répond. Share Post"
     mentions = [
@@ -263,14 +259,6 @@ def test_ninjs_lists_from_entities_validate_against_ninjs_22() -> None:
     assert item["places"] == [{"name": "Moscou", "uri": "https://www.wikidata.org/entity/Q649"}]
     assert len(enriched.enrichment.entities) == 6  # every kept mention
     assert [e.name for e in enriched.enrichment.merged_entities][:2] == ["Vladimir Poutine", "OTAN"]
-    if not NINJS_22.exists():
-        pytest.skip(f"ninjs 2.2 schema not found: {NINJS_22}")
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(
-        json.loads(NINJS_22.read_text(encoding="utf-8")), format_checker=jsonschema.FormatChecker()
-    )
-    assert not [e.message for e in validator.iter_errors(item)]
 
 
 def test_a_mention_takes_the_type_of_the_entity_it_joins() -> None:

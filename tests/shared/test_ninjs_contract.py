@@ -1,0 +1,49 @@
+"""The ninjs ``item`` of each version validates against IPTC's official schema (shared folder).
+
+Uses the validator of the CI contract check (``bench/check_ninjs.py``): the official schema
+files of ``../shared/eval/iptc-ninjs``, with the GeoJSON schema a place's point refers to
+resolved from IPTC's local copy. Skips when the shared folder is missing, fails on CI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agents.linking import linker
+from bench.check_ninjs import IPTC_NINJS, validator
+from schemas.ninjs import NINJS_VERSIONS, build_item
+from tests.shared.test_shared_fixtures import require_shared
+from tests.unit.test_ninjs import entities, full_story
+
+#: The schemas an item of each version must satisfy: ninjs 3.1 only adds properties to 3.0.
+SCHEMAS = {"2.2": ("2.2",), "3.0": ("3.0", "3.1")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def require_iptc_ninjs() -> None:
+    require_shared()
+    assert IPTC_NINJS.is_dir(), IPTC_NINJS
+
+
+@pytest.mark.parametrize(("version", "schema"), [(v, s) for v in NINJS_VERSIONS for s in SCHEMAS[v]])
+def test_item_validates_against_the_official_schema(version: Any, schema: str) -> None:
+    item = build_item(full_story(), entities(), version, linker().points)
+    assert any("geojson" in place or "geoJSON" in place for place in item["places"])
+    assert not [error.message for error in validator(schema).iter_errors(item)]
+
+
+@pytest.mark.parametrize("version", NINJS_VERSIONS)
+def test_an_item_of_one_version_is_invalid_in_the_other(version: Any) -> None:
+    other = next(v for v in NINJS_VERSIONS if v != version)
+    item = build_item(full_story(), entities(), version, linker().points)
+    assert list(validator(other).iter_errors(item))
+
+
+@pytest.mark.parametrize(("version", "key"), [("2.2", "geojson"), ("3.0", "geoJSON")])
+def test_the_geojson_schema_is_applied_to_points(version: Any, key: str) -> None:
+    """The check can fail: a point without its latitude breaks the GeoJSON schema."""
+    item = build_item(full_story(), entities(), version, linker().points)
+    item["places"][0][key]["coordinates"] = [2.3488]
+    assert list(validator(version).iter_errors(item))
