@@ -37,13 +37,19 @@ class Topics:
 
 @dataclass(slots=True)
 class Readiness:
-    """The worker's own state: models loaded, event-loop heartbeat, and shutdown drain.
+    """The worker's own state: models loaded, group joined, Kafka reachable, event-loop heartbeat,
+    stalled partitions, and shutdown drain.
 
-    ``/readyz`` reports ``models_loaded`` (partitions and tables come from the app);
+    ``/readyz`` reports ``models_loaded``, ``group_joined`` and ``kafka_reachable`` (tables come
+    from the app); ``/healthz`` the heartbeat and ``stalled_partitions`` (streams.health);
     ``draining`` and ``in_flight`` let a SIGTERM finish the stories being processed.
     """
 
     models_loaded: bool = False
+    group_joined: bool = False
+    kafka_reachable: bool = False
+    kafka_ever_reachable: bool = False
+    stalled_partitions: set[tuple[str, int]] = field(default_factory=set)
     last_tick: float = field(default_factory=time.monotonic)
     draining: bool = False
     in_flight: int = 0
@@ -208,11 +214,12 @@ def create_app(settings: Settings) -> Wiring:
     )
 
     from agents import clean, dedup, entities
-    from streams import metrics, web
+    from streams import health, metrics, web
 
     clean.register(wiring)
     dedup.register(wiring)
     entities.register(wiring)
     web.register(wiring)
     metrics.register(wiring)
+    health.register(wiring)
     return wiring

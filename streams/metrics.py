@@ -85,6 +85,11 @@ class Metrics:
             "wirestream_consumer_lag_messages", "Log end offset minus committed offset, per assigned partition.",
             ["topic", "partition"], registry=r,
         )  # fmt: skip
+        self.partition_stalled = Gauge(
+            "wirestream_partition_stalled",
+            "1 while an assigned partition has lag and no committed progress for WIRESTREAM_STALL_SECONDS.",
+            ["topic", "partition"], registry=r,
+        )  # fmt: skip
         self.rebalances_total = Counter("wirestream_rebalances_total", "Partition assignments received.", registry=r)
         self.dedup_entries = Gauge(
             "wirestream_dedup_table_entries", "Entries in this worker's dedup table (stories, texts, decisions).",
@@ -152,6 +157,11 @@ def register(wiring: Wiring) -> None:
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def count_rebalance(sender: Any, assigned: Any = None, **kwargs: Any) -> None:
         metrics.rebalances_total.inc()
+        wiring.readiness.group_joined = True  # even with no partition: an idle member is ready
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def leave_group(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        wiring.readiness.group_joined = False
 
     @app.timer(LAG_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
     async def refresh_gauges() -> None:

@@ -84,6 +84,11 @@ class Settings:
         "Freeze the objects loaded at start-up (models, tables) out of Python's garbage collector, so a "
         "full collection does not stall a story for ~0.2 s (docs/operations.md).",
     )
+    stall_seconds: float = _setting(
+        120.0,
+        "An assigned partition with lag whose committed offset has not moved for this long is stalled: "
+        "`wirestream_partition_stalled` and a failing `/healthz` (0: no watchdog).",
+    )
     web_host: str = _setting("127.0.0.1", "Address the worker's web server binds (metrics, health).")
     web_port: int = _setting(6066, "Port of the worker's web server (`/metrics`, `/healthz`, `/readyz`).")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
@@ -149,6 +154,8 @@ class Settings:
             _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
         if not 0 < self.dedup_near_threshold <= 1:
             _fail("dedup_near_threshold", self.dedup_near_threshold, "a number > 0 and <= 1")
+        if self.stall_seconds < 0:
+            _fail("stall_seconds", self.stall_seconds, "a number of seconds >= 0 (0: no watchdog)")
         if self.shutdown_grace_seconds <= 0:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
         if self.language_short_text_model not in ("full", "lite", "off"):

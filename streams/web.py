@@ -1,4 +1,6 @@
-"""The worker's web views: ``/metrics`` (Prometheus), ``/healthz`` (alive) and ``/readyz`` (ready)."""
+"""The worker's web views: ``/metrics`` (Prometheus), ``/healthz`` (alive: the event loop turns and
+no partition is stalled) and ``/readyz`` (ready: Kafka reachable, group joined, tables recovered,
+models loaded; a member with no partition is ready)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ def readiness(wiring: Wiring) -> dict[str, Any]:
     recovery = cast(Any, app.tables).recovery
     tables_recovered = recovery.completed.is_set() and not recovery.in_recovery
     checks = {
-        "partitions_assigned": bool(assigned),
+        "kafka_reachable": wiring.readiness.kafka_reachable,
+        "group_joined": wiring.readiness.group_joined,
         "tables_recovered": tables_recovered,
         "models_loaded": wiring.readiness.models_loaded,
     }
@@ -53,9 +56,10 @@ def register(wiring: Wiring) -> None:
 
     @app.page("/healthz")
     async def health_view(web: View, request: Request) -> Response:
-        stalled = time.monotonic() - state.last_tick
-        alive = stalled < MAX_LOOP_STALL_SECONDS
-        body = {"alive": alive, "event_loop_last_tick_seconds_ago": round(stalled, 3)}
+        since_tick = time.monotonic() - state.last_tick
+        stalled = sorted(f"{topic}:{partition}" for topic, partition in state.stalled_partitions)
+        alive = since_tick < MAX_LOOP_STALL_SECONDS and not stalled
+        body = {"alive": alive, "event_loop_last_tick_seconds_ago": round(since_tick, 3), "stalled_partitions": stalled}
         return web.json(body, status=200 if alive else 503)
 
     @app.page("/readyz")

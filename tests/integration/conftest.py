@@ -17,32 +17,40 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import orjson
 import pytest
 
-from streams.kafka_local import LocalKafka
+from streams.kafka_local import LocalKafka, LocalKafkaCluster
 from streams.settings import Settings, env_name
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_KAFKA_PORT = int(os.environ.get("WIRESTREAM_TEST_KAFKA_PORT", "19092"))
 
 
-@pytest.fixture(scope="session")
-def kafka() -> Iterator[LocalKafka]:
-    """A real single-node Kafka 4.x broker on a test port, with a fresh data dir."""
-    broker = LocalKafka(port=TEST_KAFKA_PORT)
+Brokers = TypeVar("Brokers", LocalKafka, LocalKafkaCluster)
+
+
+def fresh_kafka(brokers: Brokers) -> Iterator[Brokers]:
+    """Start a broker or cluster on fresh data dirs (on CI a failure, never a skip); stop it after."""
     try:
-        broker.stop()
-        broker.reset()
-        broker.start()
+        brokers.stop()
+        brokers.reset()
+        brokers.start()
     except Exception as error:  # noqa: BLE001
-        message = f"cannot start the local Kafka broker: {error}"
+        message = f"cannot start the local Kafka on {brokers.bootstrap}: {error}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    yield broker
-    broker.stop()
+    yield brokers
+    brokers.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[LocalKafka]:
+    """A real single-node Kafka 4.x broker on a test port, with a fresh data dir."""
+    yield from fresh_kafka(LocalKafka(port=TEST_KAFKA_PORT))
 
 
 def free_port() -> int:
@@ -57,9 +65,14 @@ def free_port() -> int:
 @pytest.fixture
 def settings(kafka: LocalKafka) -> Settings:
     """Settings of an isolated pipeline: its own app id and topic names on the test broker."""
+    return isolated_settings(f"kafka://{kafka.bootstrap}")
+
+
+def isolated_settings(broker: str, **overrides: Any) -> Settings:
+    """Settings of a pipeline of its own on ``broker``: app id, topic names, web port, data dir."""
     run = uuid.uuid4().hex[:8]
     return Settings(
-        broker=f"kafka://{kafka.bootstrap}",
+        broker=broker,
         app_id=f"wirestream-test-{run}",
         topic_raw=f"t{run}.stories.raw",
         topic_clean=f"t{run}.stories.clean",
@@ -69,6 +82,7 @@ def settings(kafka: LocalKafka) -> Settings:
         topic_deadletter=f"t{run}.stories.deadletter",
         web_port=free_port(),
         data_dir=f"/tmp/wirestream-test-{run}",
+        **overrides,
     )
 
 
@@ -81,26 +95,37 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+WORKER_COMMAND = ("-m", "streams.cli", "worker")
+
+
 @dataclass
 class WorkerProcess:
-    """A ``wirestream worker`` subprocess: the very command the container stack runs."""
+    """A ``wirestream worker`` subprocess: the very command the container stack runs (or, with
+    ``command``, a script that runs it with a fault injected)."""
 
     settings: Settings
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    command: tuple[str, ...] = WORKER_COMMAND
+    cwd: Path = REPO  # another checkout runs its own code (a before/after comparison)
     _log: object = field(default=None, repr=False)
 
     def start(self, ready_timeout: float = 120.0) -> WorkerProcess:
+        self.spawn()
+        self.wait_ready(ready_timeout)
+        return self
+
+    def spawn(self) -> WorkerProcess:
+        """Start the process without waiting for it to be ready."""
         log = self.log_path.open("ab")
         self._log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, *self.command],
             env=settings_env(self.settings),
             stdout=log,
             stderr=subprocess.STDOUT,
-            cwd=REPO,
+            cwd=self.cwd,
         )
-        self.wait_ready(ready_timeout)
         return self
 
     def url(self, path: str) -> str:
@@ -152,8 +177,8 @@ def start_worker(tmp_path: Path) -> Iterator[object]:
     """Start workers for a test; every one is stopped at teardown."""
     workers: list[WorkerProcess] = []
 
-    def start(settings: Settings, name: str = "worker") -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"{name}.log")
+    def start(settings: Settings, name: str = "worker", command: tuple[str, ...] = WORKER_COMMAND) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"{name}.log", command=command)
         workers.append(worker)
         return worker.start()
 

@@ -15,7 +15,7 @@ import pytest
 from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import distinct_words
+from tests.integration.conftest import WorkerProcess, distinct_words, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +69,7 @@ def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> No
     status, body = worker.get("/healthz")
     health = orjson.loads(body)
     assert status == 200 and health["alive"] is True, body
+    assert health["stalled_partitions"] == []
     assert health["event_loop_last_tick_seconds_ago"] < 5
     deadline = time.monotonic() + 30  # a second rebalance right after the first makes it flip briefly
     while True:
@@ -79,8 +80,36 @@ def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> No
         time.sleep(0.5)
     assert status == 200, (body, worker.tail())
     assert ready["ready"] is True
-    assert ready["checks"] == {"partitions_assigned": True, "tables_recovered": True, "models_loaded": True}
+    assert ready["checks"] == {
+        "kafka_reachable": True,
+        "group_joined": True,
+        "tables_recovered": True,
+        "models_loaded": True,
+    }
     assert ready["assigned_partitions"] > 0
     worker.stop()
     status_code = worker.process.returncode
     assert status_code == 0
+
+
+def test_a_member_with_no_partition_is_ready(settings: Settings, tmp_path: Any) -> None:
+    """One partition per topic and three workers: the third has nothing (the second holds the table's
+    standby), yet it is a healthy member of the group, and a rolling deployment waits on its /readyz."""
+    settings = settings.with_overrides(
+        partitions=1, output_partitions=1, entities_enabled=False, language_short_text_model="off"
+    )
+    asyncio.run(ensure_topics(settings))
+    workers = [
+        WorkerProcess(settings.with_overrides(web_port=free_port()), tmp_path / f"worker-{i}.log") for i in range(3)
+    ]
+    try:
+        for worker in workers:
+            worker.spawn()  # they load their models side by side
+        for worker in workers:
+            worker.wait_ready(180)
+        bodies = [orjson.loads(worker.get("/readyz")[1]) for worker in workers]
+        assert sorted(body["assigned_partitions"] for body in bodies)[0] == 0, bodies
+        assert all(body["ready"] and body["checks"]["group_joined"] for body in bodies), bodies
+    finally:
+        for worker in workers:
+            worker.stop()
