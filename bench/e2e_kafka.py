@@ -48,6 +48,7 @@ import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 
 from streams.client import story_key  # noqa: E402
+from streams.kafka_access import KafkaAccess  # noqa: E402
 from streams.kafka_local import LocalKafka  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
@@ -316,7 +317,7 @@ class Bench:
     async def _measure(self, settings: Settings, payloads: list[bytes], rate: float | None, result: Result) -> None:
         outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **KafkaAccess.from_settings(settings).client_options(),
             enable_auto_commit=False,
             group_id=None,
             max_partition_fetch_bytes=8 * 1024 * 1024,
@@ -346,7 +347,7 @@ class Bench:
                     return
 
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+            **KafkaAccess.from_settings(settings).client_options(),
             acks="all",
             linger_ms=5,
             max_request_size=4 * 1024 * 1024,

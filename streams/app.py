@@ -19,6 +19,7 @@ from faust.types import EventT, StreamT, TopicT
 from agents.deadletter import dead_letter
 from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
 from streams.codec import encode
+from streams.kafka_access import KafkaAccess
 from streams.metrics import Metrics, package_version
 from streams.settings import Settings
 
@@ -164,6 +165,7 @@ def faust_app(settings: Settings, store: str | None = None) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=KafkaAccess.from_settings(settings).faust_credentials(),
         store=store or settings.store,
         datadir=settings.data_dir,
         autodiscover=False,

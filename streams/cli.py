@@ -16,25 +16,56 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
 from streams.settings import Settings, SettingsError, markdown_table
 
+if TYPE_CHECKING:
+    from streams.kafka_access import KafkaAccess
+
+T = TypeVar("T")
+
 
 def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as error:
-        print(f"wirestream: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    """The settings from the environment; an unusable one ends the command in :func:`main`."""
+    return Settings.from_env()
 
 
-def _run(coroutine: object) -> object:
+def _run(coroutine: Awaitable[T]) -> T:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    return loop.run_until_complete(coroutine)  # type: ignore[arg-type]
+    return loop.run_until_complete(coroutine)
+
+
+def _say(line: str) -> None:
+    print(f"wirestream: {line}", file=sys.stderr, flush=True)
+
+
+def _with_kafka(settings: Settings, work: Callable[[KafkaAccess], Awaitable[T]]) -> T:
+    """Wait for Kafka as the worker does, then run ``work``; a Kafka that refuses the settings, or
+    never answers, ends the command with one line and the exit code of :class:`KafkaAccessError`."""
+    from aiokafka.errors import KafkaError
+
+    from streams.kafka_access import KafkaAccess, KafkaAccessError, wait_for_kafka
+
+    access = KafkaAccess.from_settings(settings)
+
+    async def run() -> T:
+        await wait_for_kafka(access, settings.broker_wait_seconds, _say)
+        return await work(access)
+
+    try:
+        return _run(run())
+    except KafkaAccessError as error:
+        _say(f"error: {error}")
+        raise SystemExit(error.exit_code) from None
+    except KafkaError as error:
+        _say(f"Kafka error: {error}")
+        raise SystemExit(1) from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -57,9 +88,9 @@ def cmd_topics(args: argparse.Namespace) -> int:
     from streams.topics import ensure_topics, topic_specs
 
     settings = _settings()
-    created = _run(ensure_topics(settings))
+    created = _with_kafka(settings, lambda _: ensure_topics(settings))
     for spec in topic_specs(settings):
-        state = "created" if spec.name in created else "exists"  # type: ignore[operator]
+        state = "created" if spec.name in created else "exists"
         print(f"{spec.name:32} partitions={spec.partitions} {state}")
     return 0
 
@@ -71,7 +102,9 @@ def cmd_produce(args: argparse.Namespace) -> int:
 
     settings = _settings()
     payloads = [payload for _, payload in read_inputs(args.files)]
-    count = _run(produce(settings.bootstrap_servers, settings.topic_raw, payloads, args.partition, args.content_type))
+    count = _with_kafka(
+        settings, lambda kafka: produce(kafka, settings.topic_raw, payloads, args.partition, args.content_type)
+    )
     print(f"published {count} stories to {settings.topic_raw}", file=sys.stderr)
     return 0
 
@@ -82,8 +115,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
 
     settings = _settings()
     topics = args.topic or [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
-    records = _run(consume(settings.bootstrap_servers, topics, args.expect, args.timeout, args.idle))
-    for topic, record in records:  # type: ignore[attr-defined]
+    records = _with_kafka(settings, lambda kafka: consume(kafka, topics, args.expect, args.timeout, args.idle))
+    for topic, record in records:
         if args.summary:
             print(_summary(topic, record))
         else:
@@ -178,7 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``wirestream`` console script."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SettingsError as error:
+        print(f"wirestream: configuration error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.codec import decode
+from streams.kafka_access import KafkaAccess, kafka_access
 
 # The topics' own max.message.bytes is the limit that counts; the tools never refuse a record below it.
 CLIENT_MAX_BYTES = 64 * 1024 * 1024
@@ -27,14 +28,19 @@ def story_key(payload: bytes) -> bytes | None:
 
 
 async def produce(
-    bootstrap: str,
+    kafka: KafkaAccess | str,
     topic: str,
     payloads: Iterable[bytes],
     partition: int | None = None,
     content_type: str | None = None,
 ) -> int:
-    """Send each payload (key: its uri) and wait until the broker has them all; returns the count."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=CLIENT_MAX_BYTES)
+    """Send each payload (key: its uri) and wait until the broker has them all; returns the count.
+
+    ``kafka`` is the brokers' access, or just their bootstrap servers (plaintext).
+    """
+    producer = AIOKafkaProducer(
+        **kafka_access(kafka).client_options(), acks="all", linger_ms=5, max_request_size=CLIENT_MAX_BYTES
+    )
     await producer.start()
     sent = 0
     try:
@@ -51,9 +57,9 @@ async def produce(
     return sent
 
 
-async def topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
+async def topic_partitions(kafka: KafkaAccess | str, topics: list[str]) -> list[TopicPartition]:
     """Every partition of the given topics (an error if a topic does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_access(kafka).client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(topics)
@@ -67,7 +73,7 @@ async def topic_partitions(bootstrap: str, topics: list[str]) -> list[TopicParti
 
 
 async def consume(
-    bootstrap: str,
+    kafka: KafkaAccess | str,
     topics: list[str],
     expected: int | None = None,
     timeout: float = 30.0,
@@ -78,9 +84,12 @@ async def consume(
     Stops when ``expected`` records were read, after ``idle`` seconds with nothing new, or at
     ``timeout``.
     """
-    partitions = await topic_partitions(bootstrap, topics)
+    partitions = await topic_partitions(kafka, topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, max_partition_fetch_bytes=CLIENT_MAX_BYTES
+        **kafka_access(kafka).client_options(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=CLIENT_MAX_BYTES,
     )
     await consumer.start()
     records: list[tuple[str, dict[str, Any]]] = []

@@ -18,8 +18,40 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 class SettingsError(ValueError):
     """A setting has a value wirestream cannot use; the message names the variable."""
+
+
+class Secret:
+    """A value that must never be shown: ``str`` and ``repr`` mask it, :meth:`reveal` returns it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = "") -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that hands it to the Kafka client."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __str__(self) -> str:
+        return "***" if self._value else ""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
 
 
 def _setting(default: Any, help: str) -> Any:
@@ -31,6 +63,30 @@ class Settings:
     """wirestream's configuration. Build it with :meth:`from_env`."""
 
     broker: str = _setting("kafka://127.0.0.1:9092", "Kafka bootstrap servers, comma-separated (`kafka://host:port`).")
+    broker_wait_seconds: float = _setting(
+        60.0,
+        "How long a worker or command waits for an unreachable broker (retrying with backoff) before it "
+        "exits non-zero; a refused password or certificate exits at once.",
+    )
+    security_protocol: str = _setting(
+        "PLAINTEXT", "How clients talk to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (docs/operations.md)."
+    )
+    sasl_mechanism: str = _setting(
+        "", "SASL mechanism, required with the SASL_ protocols: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
+    sasl_username: str = _setting("", "SASL user name.")
+    sasl_password: Secret = field(
+        default_factory=Secret,
+        metadata={"help": "SASL password; never logged or shown. Or use `WIRESTREAM_SASL_PASSWORD_FILE`, not both."},
+    )
+    sasl_password_file: str = _setting(
+        "", "File holding the SASL password (a Docker/Kubernetes secret); one trailing newline is dropped."
+    )
+    ssl_cafile: str = _setting(
+        "", "PEM file of the CA(s) that signed the brokers' certificates (empty: the system's trust store)."
+    )
+    ssl_certfile: str = _setting("", "PEM client certificate (chain) for mutual TLS; needs `WIRESTREAM_SSL_KEYFILE`.")
+    ssl_keyfile: str = _setting("", "PEM private key (unencrypted) of `WIRESTREAM_SSL_CERTFILE`.")
     app_id: str = _setting("wirestream", "Consumer group id and prefix of the app's internal topics.")
     topic_raw: str = _setting("stories.raw", "Input topic: raw stories (key: uri).")
     topic_clean: str = _setting("stories.clean", "Internal topic: cleaned, language-tagged stories (key: language).")
@@ -107,6 +163,12 @@ class Settings:
             if raw is None:
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
+        if values.get("sasl_password_file"):
+            if "sasl_password" in values:
+                raise SettingsError(
+                    f"{env_name('sasl_password')} and {env_name('sasl_password_file')} are both set: keep one"
+                )
+            values["sasl_password"] = _read_secret("sasl_password_file", values["sasl_password_file"])
         settings = cls(**values)
         settings.validate()
         return settings
@@ -167,6 +229,40 @@ class Settings:
         for server in self.broker.split(","):
             if not re.match(r"^(kafka://)?[^:/\s]+:\d{1,5}$", server.strip()):
                 _fail("broker", self.broker, "comma-separated host:port (optionally kafka://host:port)")
+        if self.broker_wait_seconds < 0:
+            _fail("broker_wait_seconds", self.broker_wait_seconds, "a number of seconds >= 0")
+        self._validate_security()
+
+    def _validate_security(self) -> None:
+        protocol = self.security_protocol
+        if protocol not in SECURITY_PROTOCOLS:
+            _fail("security_protocol", protocol, "one of " + ", ".join(SECURITY_PROTOCOLS))
+        if protocol.startswith("SASL_"):
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                _fail("sasl_mechanism", self.sasl_mechanism, "one of " + ", ".join(SASL_MECHANISMS))
+            if not self.sasl_username:
+                _missing("sasl_username", f"with {env_name('security_protocol')}={protocol}")
+            if not self.sasl_password:
+                _missing(
+                    "sasl_password",
+                    f"(or {env_name('sasl_password_file')}) with {env_name('security_protocol')}={protocol}",
+                )
+        else:
+            for name in ("sasl_mechanism", "sasl_username", "sasl_password", "sasl_password_file"):
+                if getattr(self, name):
+                    _misplaced(name, protocol, "SASL_PLAINTEXT or SASL_SSL")
+        uses_tls = protocol in ("SSL", "SASL_SSL")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path = getattr(self, name)
+            if not path:
+                continue
+            if not uses_tls:
+                _misplaced(name, protocol, "SSL or SASL_SSL")
+            if not os.access(path, os.R_OK) or not os.path.isfile(path):
+                _fail(name, path, "a readable PEM file")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            certfile, keyfile = env_name("ssl_certfile"), env_name("ssl_keyfile")
+            raise SettingsError(f"{certfile} and {keyfile} go together (mutual TLS): set both or neither")
 
     @staticmethod
     def topic_names() -> tuple[str, ...]:
@@ -217,6 +313,28 @@ def _fail(name: str, value: object, expected: str) -> None:
     raise SettingsError(f"{env_name(name)}={value!r} is not valid: expected {expected}")
 
 
+def _missing(name: str, context: str) -> None:
+    raise SettingsError(f"{env_name(name)} is required {context}")
+
+
+def _misplaced(name: str, protocol: str, wanted: str) -> None:
+    raise SettingsError(
+        f"{env_name(name)} is set but {env_name('security_protocol')}={protocol} does not use it: "
+        f"set {env_name('security_protocol')} to {wanted}, or unset {env_name(name)}"
+    )
+
+
+def _read_secret(name: str, path: str) -> Secret:
+    """The secret in the file ``path`` (a Docker/Kubernetes secret), without one trailing newline."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise SettingsError(f"{env_name(name)}={path!r} cannot be read: {reason}") from None
+    return Secret(text.removesuffix("\n").removesuffix("\r"))
+
+
 def _convert(name: str, type_name: Any, raw: str) -> Any:
     text = raw.strip()
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
@@ -235,7 +353,9 @@ def _convert(name: str, type_name: Any, raw: str) -> Any:
     except ValueError:
         expected = {"int": "an integer", "float": "a number", "bool": "true or false"}[kind]
         raise SettingsError(f"{env_name(name)}={raw!r} is not valid: expected {expected}") from None
-    if name == "log_level":
+    if kind == "Secret":
+        return Secret(raw)  # a password is taken as it is, spaces included
+    if name in ("log_level", "security_protocol", "sasl_mechanism"):
         return text.upper()
     return text
 

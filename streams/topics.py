@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka_access import KafkaAccess
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     with a different partition count is an error (Faust would crash later with
     ``PartitionsMismatch``), reported here with both counts.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(
+        **KafkaAccess.from_settings(settings).client_options(), request_timeout_ms=int(timeout * 1000)
+    )
     await asyncio.wait_for(admin.start(), timeout)
     try:
         specs = topic_specs(settings)

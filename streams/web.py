@@ -5,7 +5,10 @@ models loaded; a member with no partition is ready)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -66,3 +69,38 @@ def register(wiring: Wiring) -> None:
     async def ready_view(web: View, request: Request) -> Response:
         body = readiness(wiring)
         return web.json(body, status=200 if body["ready"] else 503)
+
+
+class StartupServer:
+    """The health endpoints while the worker starts (waiting for Kafka, loading models), before
+    Faust's web server takes the port: ``/healthz`` 200, ``/readyz`` and ``/metrics`` 503, each
+    saying what the worker is doing. Runs in a thread, so it answers while start-up blocks."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.phase = "starting"
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                alive = self.path.split("?")[0] == "/healthz"
+                body = {"alive": True} if alive else {"ready": False}
+                payload = json.dumps({**body, "starting": server.phase}).encode()
+                self.send_response(200 if alive else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Probes are not logged."""
+
+        self._http = ThreadingHTTPServer((host, port), Handler)
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, name="startup-web", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop answering and free the port for Faust's web server."""
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join()

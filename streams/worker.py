@@ -17,9 +17,11 @@ from faust.types import AppT
 
 from streams.app import Wiring, create_app
 from streams.heap import freeze_startup_objects
+from streams.kafka_access import KafkaAccess, KafkaAccessError, wait_for_kafka
 from streams.logs import logging_config
 from streams.settings import Settings
 from streams.topics import ensure_topics
+from streams.web import StartupServer
 
 log = logging.getLogger("wirestream.worker")
 
@@ -196,14 +198,46 @@ def commit_only_handled(app: faust.App) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until it is told to stop; never returns (exits the process)."""
+    """Run a worker until it is told to stop; never returns (exits the process).
+
+    Until Faust's web server is up, a :class:`StartupServer` answers the health endpoints. A broker
+    that refuses the settings ends the worker at once (exit 78); one that does not answer is
+    waited for, up to ``broker_wait_seconds`` (then exit 69).
+    """
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    created = loop.run_until_complete(ensure_topics(settings))
-    if created:
-        log.info("created topics", extra={"topics": created})
+    startup = StartupServer(settings.web_host, settings.web_port)
+    try:
+        startup.phase = "waiting for Kafka"
+        access = KafkaAccess.from_settings(settings)
+        loop.run_until_complete(wait_for_kafka(access, settings.broker_wait_seconds, log.warning))
+        created = loop.run_until_complete(ensure_topics(settings))
+        if created:
+            log.info("created topics", extra={"topics": created})
+        startup.phase = "loading models"
+        wiring = _load(settings)
+    except KafkaAccessError as error:
+        log.error(str(error))
+        logging.shutdown()
+        raise SystemExit(error.exit_code) from None
+    finally:
+        startup.close()
+
+    worker = GracefulWorker(
+        wiring,
+        loglevel=settings.log_level,
+        logging_config=config,
+        quiet=True,
+        loop=loop,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )
+    worker.execute_from_commandline()
+
+
+def _load(settings: Settings) -> Wiring:
+    """Build the app and load the models (the slow part of start-up)."""
     wiring = create_app(settings)
 
     from agents import cleaning, entities, language
@@ -219,13 +253,4 @@ def run_worker(settings: Settings) -> None:
     if settings.gc_freeze:
         freeze_startup_objects()
     wiring.readiness.models_loaded = True
-
-    worker = GracefulWorker(
-        wiring,
-        loglevel=settings.log_level,
-        logging_config=config,
-        quiet=True,
-        loop=loop,
-        grace_seconds=settings.shutdown_grace_seconds,
-    )
-    worker.execute_from_commandline()
+    return wiring

@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from streams.kafka_local import LocalKafka, LocalKafkaCluster
-from streams.settings import Settings, env_name
+from streams.settings import Secret, Settings, env_name
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_KAFKA_PORT = int(os.environ.get("WIRESTREAM_TEST_KAFKA_PORT", "19092"))
@@ -91,7 +91,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name in settings.__dataclass_fields__:
         value = getattr(settings, name)
-        env[env_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, Secret):
+            env[env_name(name)] = value.reveal()
+        else:
+            env[env_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 
 
