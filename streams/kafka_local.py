@@ -183,6 +183,56 @@ def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
 
 
 @dataclass(frozen=True)
+class SecureListener:
+    """An extra client listener on 127.0.0.1: ``SASL_SSL`` (SCRAM-SHA-256/512 logins created when the
+    log dir is formatted) or ``SSL`` requiring a client certificate signed by ``cafile``.
+
+    ``keystore`` is one PEM file with the broker's unencrypted PKCS#8 key and certificate chain.
+    """
+
+    port: int
+    protocol: str
+    keystore: Path
+    cafile: Path
+    scram_users: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("SASL_SSL", "SSL"):
+            raise ValueError(f"a secure listener is SASL_SSL or SSL, not {self.protocol}")
+
+    def properties(self) -> dict[str, str]:
+        """The broker properties of this listener (named after its protocol)."""
+        prefix = f"listener.name.{self.protocol.lower()}."
+        props = {
+            prefix + "ssl.keystore.type": "PEM",
+            prefix + "ssl.keystore.location": str(self.keystore),
+            prefix + "ssl.truststore.type": "PEM",
+            prefix + "ssl.truststore.location": str(self.cafile),
+        }
+        if self.protocol == "SSL":
+            props[prefix + "ssl.client.auth"] = "required"
+        else:
+            props[prefix + "sasl.enabled.mechanisms"] = ",".join(SCRAM_MECHANISMS)
+            for mechanism in SCRAM_MECHANISMS:
+                props[prefix + f"{mechanism.lower()}.sasl.jaas.config"] = (
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                )
+        return props
+
+    def scram_arguments(self) -> list[str]:
+        """``kafka-storage format`` arguments creating the SCRAM logins."""
+        return [
+            argument
+            for user, password in self.scram_users
+            for mechanism in SCRAM_MECHANISMS
+            for argument in ("--add-scram", f"{mechanism}=[name={user},password={password}]")
+        ]
+
+
+SCRAM_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
+
+
+@dataclass(frozen=True)
 class LocalKafka:
     """A KRaft broker+controller on 127.0.0.1, one data dir per port.
 
@@ -196,6 +246,7 @@ class LocalKafka:
     heap: str = "512m"
     node_id: int = 1
     voters: tuple[tuple[int, int], ...] = ()
+    secure_listeners: tuple[SecureListener, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
@@ -320,7 +371,10 @@ class LocalKafka:
 
     def server_properties(self) -> str:
         """Return the broker config: combined KRaft broker+controller; alone, replication factor 1
-        everywhere; in a cluster of three or more, replication factor 3 and ``min.insync.replicas`` 2."""
+        everywhere; in a cluster of three or more, replication factor 3 and ``min.insync.replicas`` 2;
+        the secure listeners beside the plaintext one."""
+        secure = [f"{s.protocol}://127.0.0.1:{s.port}" for s in self.secure_listeners]
+        secure_protocols = [f"{s.protocol}:{s.protocol}" for s in self.secure_listeners]
         replicas = str(min(self.cluster_size, 3))
         min_insync = "2" if self.cluster_size >= 3 else "1"
         if self.voters:
@@ -332,11 +386,15 @@ class LocalKafka:
             "process.roles": "broker,controller",
             "node.id": str(self.node_id),
             **quorum,
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": ",".join(
+                [f"PLAINTEXT://127.0.0.1:{self.port}", f"CONTROLLER://127.0.0.1:{self.controller_port}", *secure]
+            ),
+            "advertised.listeners": ",".join([f"PLAINTEXT://127.0.0.1:{self.port}", *secure]),
             "inter.broker.listener.name": "PLAINTEXT",
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(
+                ["CONTROLLER:PLAINTEXT", "PLAINTEXT:PLAINTEXT", *secure_protocols]
+            ),
             "log.dirs": str(self.log_dirs),
             "num.partitions": "1",
             "default.replication.factor": replicas,
@@ -356,6 +414,8 @@ class LocalKafka:
             "log.segment.bytes": str(64 * 1024 * 1024),
             "log.retention.check.interval.ms": "300000",
         }
+        for listener in self.secure_listeners:
+            props.update(listener.properties())
         return "".join(f"{key}={value}\n" for key, value in props.items())
 
     def _java_cmd(self, java: str, *args: str) -> list[str]:
@@ -395,7 +455,15 @@ class LocalKafka:
         cluster_id = cluster_id or self.random_cluster_id(java)
         quorum = [] if self.voters else ["--standalone"]
         cmd = self._java_cmd(
-            java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file), *quorum
+            java,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.config_file),
+            *quorum,
+            *(argument for listener in self.secure_listeners for argument in listener.scram_arguments()),
         )
         fmt = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if fmt.returncode != 0:
@@ -428,7 +496,7 @@ class LocalKafka:
             return pid
         self.fetch_jars(progress)
         java = java_executable()
-        for port in (self.port, self.controller_port):
+        for port in (self.port, self.controller_port, *(s.port for s in self.secure_listeners)):
             if port_open(port):
                 raise KafkaError(f"port {port} is already in use by another process")
         self.data_dir.mkdir(parents=True, exist_ok=True)
