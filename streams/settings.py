@@ -367,5 +367,6 @@ def markdown_table() -> str:
     for f in fields(Settings):
         default = getattr(defaults, f.name)
         shown = str(default).lower() if isinstance(default, bool) else str(default)
-        lines.append(f"| `{env_name(f.name)}` | `{shown}` | {f.metadata['help']} |")
+        cell = f"`{shown}`" if shown else "(none)"
+        lines.append(f"| `{env_name(f.name)}` | {cell} | {f.metadata['help']} |")
     return "\n".join(lines)

@@ -94,7 +94,7 @@ class StartupServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Probes are not logged."""
 
-        self._http = ThreadingHTTPServer((host, port), Handler)
+        self._http = _QuietHTTPServer((host, port), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, name="startup-web", daemon=True)
         self._thread.start()
@@ -104,3 +104,10 @@ class StartupServer:
         self._http.shutdown()
         self._http.server_close()
         self._thread.join()
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    """A probe that hangs up before its answer is not worth a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore the failed request."""

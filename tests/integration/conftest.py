@@ -180,10 +180,13 @@ def start_worker(tmp_path: Path) -> Iterator[object]:
     """Start workers for a test; every one is stopped at teardown."""
     workers: list[WorkerProcess] = []
 
-    def start(settings: Settings, name: str = "worker", command: tuple[str, ...] = WORKER_COMMAND) -> WorkerProcess:
+    def start(
+        settings: Settings, name: str = "worker", command: tuple[str, ...] = WORKER_COMMAND, ready: bool = True
+    ) -> WorkerProcess:
+        """Start a worker and wait until it is ready (``ready=False``: return at once)."""
         worker = WorkerProcess(settings, tmp_path / f"{name}.log", command=command)
         workers.append(worker)
-        return worker.start()
+        return worker.start() if ready else worker.spawn()
 
     yield start
     for worker in workers:

@@ -94,3 +94,45 @@ def test_dashboard_covers_what_an_operator_watches() -> None:
     for topic in ("throughput", "lag", "latency", "duplicates", "dead letters", "language"):
         assert topic in titles
     assert len({panel["id"] for panel in DASHBOARD["panels"]}) == len(DASHBOARD["panels"])
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML with Compose's ``!reset`` tag (an override that removes a key)."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR:-default}`` / ``${VAR:?error}`` against ``env``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, operator, fallback = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        assert operator == ":-", f"{name} must be set: {fallback}"
+        return fallback
+
+    return re.sub(r"\$\{(\w+)(:[-?])([^}]*)\}", replace, value)
+
+
+def test_the_secured_override_reads_the_password_and_ca_from_docker_secrets(tmp_path: Path) -> None:
+    override = yaml.load((REPO / "deploy" / "compose.secured.yml").read_text(encoding="utf-8"), Loader=_ComposeLoader)
+    worker, topics = override["services"]["worker"], override["services"]["topics"]
+    assert worker["environment"] == topics["environment"] and worker["secrets"] == topics["secrets"]
+    env: dict[str, str] = {k: str(v) for k, v in worker["environment"].items()}
+    assert set(env) <= {env_name(name) for name in Settings.__dataclass_fields__}
+    assert "WIRESTREAM_SASL_PASSWORD" not in env, "the password belongs in a secret file, not the environment"
+    mounted = {f"/run/secrets/{name}": override["secrets"][name]["file"] for name in worker["secrets"]}
+    assert {env["WIRESTREAM_SASL_PASSWORD_FILE"], env["WIRESTREAM_SSL_CAFILE"]} <= set(mounted)
+    assert all(path.startswith("./secrets/") for path in mounted.values())
+    (tmp_path / "kafka_password").write_text("pw\n")
+    (tmp_path / "kafka_ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    shell = {"WIRESTREAM_BROKER": "kafka://b-1.example.net:9096", "WIRESTREAM_SASL_USERNAME": "wirestream"}
+    resolved = {name: _interpolate(value, shell) for name, value in env.items()}
+    for name in ("WIRESTREAM_SASL_PASSWORD_FILE", "WIRESTREAM_SSL_CAFILE"):
+        resolved[name] = str(tmp_path / Path(resolved[name]).name)
+    settings = Settings.from_env(resolved)
+    assert (settings.security_protocol, settings.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert settings.sasl_password.reveal() == "pw" and settings.replication_factor == 3
+    assert override["services"]["topics"]["depends_on"] is None  # no local broker to wait for

@@ -120,7 +120,7 @@ def test_a_file_that_is_not_pem_is_named(tmp_path: Path, certificates: Certifica
     garbage = tmp_path / "ca.pem"
     garbage.write_text("not a certificate")
     settings = Settings.from_env(sasl_ssl_env(certificates, WIRESTREAM_SSL_CAFILE=str(garbage)))
-    with pytest.raises(SettingsError, match="WIRESTREAM_SSL_CAFILE=.* holds no usable CA certificate"):
+    with pytest.raises(SettingsError, match=r"WIRESTREAM_SSL_CAFILE=.* holds no usable CA certificate"):
         KafkaAccess.from_settings(settings).client_options()
     env = sasl_ssl_env(
         certificates,
@@ -130,7 +130,7 @@ def test_a_file_that_is_not_pem_is_named(tmp_path: Path, certificates: Certifica
     )
     for variable in ("WIRESTREAM_SASL_MECHANISM", "WIRESTREAM_SASL_USERNAME", "WIRESTREAM_SASL_PASSWORD"):
         del env[variable]
-    with pytest.raises(SettingsError, match="WIRESTREAM_SSL_CERTFILE=.* are not a matching PEM certificate"):
+    with pytest.raises(SettingsError, match=r"WIRESTREAM_SSL_CERTFILE=.* are not a matching PEM certificate"):
         KafkaAccess.from_settings(Settings.from_env(env)).client_options()
 
 
