@@ -13,7 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aiokafka.conn import create_conn
@@ -39,17 +39,10 @@ class KafkaAccess:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KafkaAccess:
-        """The access the settings describe (already validated by :class:`Settings`)."""
-        return cls(
-            bootstrap=settings.bootstrap_servers,
-            security_protocol=settings.security_protocol,
-            sasl_mechanism=settings.sasl_mechanism,
-            sasl_username=settings.sasl_username,
-            sasl_password=settings.sasl_password,
-            ssl_cafile=settings.ssl_cafile,
-            ssl_certfile=settings.ssl_certfile,
-            ssl_keyfile=settings.ssl_keyfile,
-        )
+        """The access the settings describe (already validated by :class:`Settings`); every field but
+        ``bootstrap`` is the setting of the same name."""
+        security = {f.name: getattr(settings, f.name) for f in fields(cls) if f.name != "bootstrap"}
+        return cls(bootstrap=settings.bootstrap_servers, **security)
 
     @property
     def uses_tls(self) -> bool:
