@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from streams.client import consume, produce
+from streams.kafka_access import KafkaAccess
 from streams.settings import Settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "stories.jsonl"
@@ -48,10 +49,11 @@ async def main(copies: int) -> None:
     run = uuid.uuid4().hex[:6]
     payloads = [tagged(line, f"{run}-{i}") for i in range(copies) for line in lines]
     outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
-    before = len(await consume(settings.bootstrap_servers, outputs, timeout=30, idle=2))
+    kafka = KafkaAccess.from_settings(settings)  # a secured cluster works as it does for the worker
+    before = len(await consume(kafka, outputs, timeout=30, idle=2))
     started = time.perf_counter()
-    await produce(settings.bootstrap_servers, settings.topic_raw, payloads)
-    records = await consume(settings.bootstrap_servers, outputs, expected=before + len(payloads), timeout=600)
+    await produce(kafka, settings.topic_raw, payloads)
+    records = await consume(kafka, outputs, expected=before + len(payloads), timeout=600)
     elapsed = time.perf_counter() - started
     out = len(records) - before
     print(f"{len(payloads)} stories in, {out} records out, {elapsed:.2f} s: {len(payloads) / elapsed:.1f} stories/s")

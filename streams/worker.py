@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import AppT
 
@@ -222,6 +223,10 @@ def run_worker(settings: Settings) -> None:
         log.error(str(error))
         logging.shutdown()
         raise SystemExit(error.exit_code) from None
+    except KafkaError as error:  # e.g. the user may not create or describe the topics (ACLs)
+        log.error(f"Kafka refused to set up the topics: {error}")
+        logging.shutdown()
+        raise SystemExit(1) from None
     finally:
         startup.close()
 
