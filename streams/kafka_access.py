@@ -258,11 +258,14 @@ async def _explain(access: KafkaAccess, host: str, port: int, error: Exception, 
     if isinstance(cause, (TimeoutError, asyncio.TimeoutError)):
         return KafkaAccessError(f"{address} did not answer within {timeout:g} s", permanent=False)
     # The connection was opened, then closed without an answer: typically one side speaks TLS and
-    # the other does not. Find out which, with a bare TLS handshake.
+    # the other does not. Find out which, with a bare TLS handshake; a port that fails it is said to
+    # be plaintext only once it answers a plaintext request (a broker shutting down fails both).
     speaks_tls = await _speaks_tls(host, port, timeout)
     if speaks_tls and not access.uses_tls:
-        return KafkaAccessError(f"Kafka at {address} expects TLS but {protocol}: set SSL or SASL_SSL", permanent=True)
-    if speaks_tls is False and access.uses_tls:
+        return KafkaAccessError(
+            f"Kafka at {address} expects TLS but {protocol}: set it to SSL or SASL_SSL", permanent=True
+        )
+    if speaks_tls is False and access.uses_tls and await _answers_plaintext(host, port, timeout):
         return KafkaAccessError(
             f"Kafka at {address} does not speak TLS but {protocol}: check the port in {env_name('broker')} "
             "or the protocol",
@@ -292,4 +295,14 @@ async def _speaks_tls(host: str, port: int, timeout: float) -> bool | None:
     except (TimeoutError, OSError):
         return None
     writer.close()
+    return True
+
+
+async def _answers_plaintext(host: str, port: int, timeout: float) -> bool:
+    """Whether ``host:port`` answers a Kafka request sent without TLS."""
+    try:
+        connection = await create_conn(host, port, request_timeout_ms=int(timeout * 1000))
+    except Exception:  # noqa: BLE001 - any failure means no
+        return False
+    connection.close()
     return True

@@ -199,6 +199,10 @@ REFUSALS = {
         lambda k: quick_settings(k.ssl_port),
         "expects TLS but WIRESTREAM_SECURITY_PROTOCOL=PLAINTEXT",
     ),
+    "TLS against the plaintext port": (
+        lambda k: quick_settings(k.broker.port, security_protocol="SSL", ssl_cafile=str(k.certificates.ca)),
+        "does not speak TLS but WIRESTREAM_SECURITY_PROTOCOL=SSL",
+    ),
     "no client certificate": (
         lambda k: k.mutual_tls(ssl_certfile="", ssl_keyfile=""),
         "requires a client certificate",
