@@ -79,5 +79,7 @@ def logging_config(level: str) -> dict[str, Any]:
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},
+        # aiokafka stays at WARNING even at DEBUG: its debug lines print every request, and a SASL
+        # PLAIN login request carries the password.
         "loggers": {"aiokafka": {"level": "WARNING"}, "faust": {"level": level}, "mode": {"level": level}},
     }

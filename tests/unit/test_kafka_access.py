@@ -194,3 +194,12 @@ def test_a_port_that_answers_nonsense_is_not_taken_for_kafka() -> None:
     error = asyncio.run(scenario())
     assert not error.permanent
     assert "cannot reach Kafka (WIRESTREAM_BROKER): 127.0.0.1:" in str(error)
+
+
+def test_debug_logging_does_not_open_the_kafka_clients_request_log() -> None:
+    """aiokafka's debug lines print every request, a SASL PLAIN login with its password among them."""
+    from streams.logs import logging_config
+
+    config = logging_config("DEBUG")
+    assert config["root"]["level"] == "DEBUG"
+    assert config["loggers"]["aiokafka"]["level"] == "WARNING"
