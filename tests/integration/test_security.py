@@ -1,6 +1,6 @@
 """wirestream against a secured Apache Kafka: SASL_SSL with SCRAM-SHA-512 and mutual TLS.
 
-One broker per session serves both (a plaintext listener for its own use, a SASL_SSL and a
+One broker serves both (a plaintext listener for its own use, a SASL_SSL and a
 client-certificate SSL listener), with a CA and certificates made by the test. Its ports come
 from ``WIRESTREAM_TEST_SECURE_KAFKA_PORT`` (plaintext; controller +1, SASL_SSL +2, SSL +3).
 """
@@ -88,8 +88,9 @@ def quick_settings(port: int, **changes: Any) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
+    """The secured broker, stopped once this module's tests are done (no other module uses it)."""
     certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
     port = SECURE_KAFKA_PORT
     listeners = (
