@@ -184,46 +184,53 @@ def broker_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
 
 @dataclass(frozen=True)
 class SecureListener:
-    """An extra client listener on 127.0.0.1: ``SASL_SSL`` (SCRAM-SHA-256/512 logins created when the
-    log dir is formatted) or ``SSL`` requiring a client certificate signed by ``cafile``.
+    """An extra client listener on 127.0.0.1: ``SSL`` requiring a client certificate signed by
+    ``cafile``, or ``SASL_SSL`` / ``SASL_PLAINTEXT`` with the logins of ``users`` for SCRAM-SHA-256/512
+    (created when the log dir is formatted) and PLAIN.
 
-    ``keystore`` is one PEM file with the broker's unencrypted PKCS#8 key and certificate chain.
+    ``keystore`` (TLS only) is one PEM file with the broker's unencrypted PKCS#8 key and certificate chain.
     """
 
     port: int
     protocol: str
-    keystore: Path
-    cafile: Path
-    scram_users: tuple[tuple[str, str], ...] = ()
+    keystore: Path | None = None
+    cafile: Path | None = None
+    users: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("SASL_SSL", "SSL"):
-            raise ValueError(f"a secure listener is SASL_SSL or SSL, not {self.protocol}")
+        if self.protocol not in ("SSL", "SASL_SSL", "SASL_PLAINTEXT"):
+            raise ValueError(f"a secure listener is SSL, SASL_SSL or SASL_PLAINTEXT, not {self.protocol}")
+        if self.protocol.endswith("SSL") and (self.keystore is None or self.cafile is None):
+            raise ValueError(f"a {self.protocol} listener needs a keystore and a CA file")
 
     def properties(self) -> dict[str, str]:
         """The broker properties of this listener (named after its protocol)."""
         prefix = f"listener.name.{self.protocol.lower()}."
-        props = {
-            prefix + "ssl.keystore.type": "PEM",
-            prefix + "ssl.keystore.location": str(self.keystore),
-            prefix + "ssl.truststore.type": "PEM",
-            prefix + "ssl.truststore.location": str(self.cafile),
-        }
+        props: dict[str, str] = {}
+        if self.protocol.endswith("SSL"):
+            props[prefix + "ssl.keystore.type"] = "PEM"
+            props[prefix + "ssl.keystore.location"] = str(self.keystore)
+            props[prefix + "ssl.truststore.type"] = "PEM"
+            props[prefix + "ssl.truststore.location"] = str(self.cafile)
         if self.protocol == "SSL":
             props[prefix + "ssl.client.auth"] = "required"
-        else:
-            props[prefix + "sasl.enabled.mechanisms"] = ",".join(SCRAM_MECHANISMS)
-            for mechanism in SCRAM_MECHANISMS:
-                props[prefix + f"{mechanism.lower()}.sasl.jaas.config"] = (
-                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-                )
+            return props
+        props[prefix + "sasl.enabled.mechanisms"] = ",".join((*SCRAM_MECHANISMS, "PLAIN"))
+        for mechanism in SCRAM_MECHANISMS:
+            props[prefix + f"{mechanism.lower()}.sasl.jaas.config"] = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            )
+        plain_users = "".join(f' user_{user}="{password}"' for user, password in self.users)
+        props[prefix + "plain.sasl.jaas.config"] = (
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required{plain_users};"
+        )
         return props
 
     def scram_arguments(self) -> list[str]:
         """``kafka-storage format`` arguments creating the SCRAM logins."""
         return [
             argument
-            for user, password in self.scram_users
+            for user, password in self.users
             for mechanism in SCRAM_MECHANISMS
             for argument in ("--add-scram", f"{mechanism}=[name={user},password={password}]")
         ]

@@ -2,7 +2,8 @@
 
 One broker serves both (a plaintext listener for its own use, a SASL_SSL and a
 client-certificate SSL listener), with a CA and certificates made by the test. Its ports come
-from ``WIRESTREAM_TEST_SECURE_KAFKA_PORT`` (plaintext; controller +1, SASL_SSL +2, SSL +3).
+from ``WIRESTREAM_TEST_SECURE_KAFKA_PORT`` (plaintext; controller +1, SASL_SSL +2, SSL +3,
+SASL_PLAINTEXT +4).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from streams.client import consume, produce
 from streams.kafka_access import KafkaAccess
 from streams.kafka_local import LocalKafka, SecureListener
 from streams.settings import Secret, Settings
+from streams.topics import ensure_topics
 from tests.certificates import Certificates, make_certificates
 from tests.integration.conftest import REPO, WorkerProcess, distinct_words, free_port, isolated_settings, settings_env
 
@@ -57,6 +59,10 @@ class SecuredKafka:
             if os.environ.get("CI"):
                 pytest.fail(message)
             pytest.skip(message)
+
+    @property
+    def sasl_plaintext_port(self) -> int:
+        return self.broker.secure_listeners[2].port
 
     def sasl_ssl(self, **changes: Any) -> Settings:
         """Settings of an isolated pipeline that logs in with SCRAM-SHA-512 over TLS."""
@@ -96,6 +102,7 @@ def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredK
     listeners = (
         SecureListener(port + 2, "SASL_SSL", certificates.broker_keystore, certificates.ca, ((USER, PASSWORD),)),
         SecureListener(port + 3, "SSL", certificates.broker_keystore, certificates.ca),
+        SecureListener(port + 4, "SASL_PLAINTEXT", users=((USER, PASSWORD),)),
     )
     secured = SecuredKafka(LocalKafka(port=port, secure_listeners=listeners), certificates)
     secured.broker.reset()
@@ -160,6 +167,34 @@ def test_worker_waits_for_its_broker_then_runs_the_pipeline_over_sasl_ssl(
     assert "wirestream_" in metrics and PASSWORD not in metrics
     assert worker.stop() == 0
     assert PASSWORD not in worker.log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "mechanism"),
+    [
+        ("SASL_SSL", "SCRAM-SHA-256"),
+        ("SASL_SSL", "PLAIN"),
+        ("SASL_PLAINTEXT", "SCRAM-SHA-512"),
+        ("SASL_PLAINTEXT", "PLAIN"),
+    ],
+)
+def test_every_sasl_protocol_and_mechanism_creates_topics_and_moves_a_record(
+    secured_kafka: SecuredKafka, protocol: str, mechanism: str
+) -> None:
+    """The other logins the settings offer, through the clients ``topics``, ``produce`` and ``consume`` use."""
+    secured_kafka.start()
+    settings = secured_kafka.sasl_ssl(sasl_mechanism=mechanism)
+    if protocol == "SASL_PLAINTEXT":
+        broker = f"kafka://127.0.0.1:{secured_kafka.sasl_plaintext_port}"
+        settings = settings.with_overrides(broker=broker, security_protocol=protocol, ssl_cafile="")
+    kafka = KafkaAccess.from_settings(settings)
+
+    async def round_trip() -> list[tuple[str, dict[str, Any]]]:
+        await ensure_topics(settings)
+        await produce(kafka, settings.topic_raw, [b'{"uri": "urn:test:login"}'])
+        return await consume(kafka, [settings.topic_raw], expected=1, timeout=30)
+
+    assert asyncio.run(round_trip()) == [(settings.topic_raw, {"uri": "urn:test:login"})]
 
 
 def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
