@@ -238,6 +238,11 @@ class Settings:
         if protocol not in SECURITY_PROTOCOLS:
             _fail("security_protocol", protocol, "one of " + ", ".join(SECURITY_PROTOCOLS))
         if protocol.startswith("SASL_"):
+            if not self.sasl_mechanism:
+                _missing(
+                    "sasl_mechanism",
+                    f"with {env_name('security_protocol')}={protocol}: one of " + ", ".join(SASL_MECHANISMS),
+                )
             if self.sasl_mechanism not in SASL_MECHANISMS:
                 _fail("sasl_mechanism", self.sasl_mechanism, "one of " + ", ".join(SASL_MECHANISMS))
             if not self.sasl_username:

@@ -91,7 +91,7 @@ def test_password_and_password_file_together_are_refused(tmp_path: Path, certifi
     [
         ({"WIRESTREAM_SECURITY_PROTOCOL": "TLS"}, "WIRESTREAM_SECURITY_PROTOCOL", "one of PLAINTEXT, SSL"),
         ({"WIRESTREAM_SASL_MECHANISM": "GSSAPI"}, "WIRESTREAM_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256"),
-        ({"WIRESTREAM_SASL_MECHANISM": ""}, "WIRESTREAM_SASL_MECHANISM", "one of PLAIN"),
+        ({"WIRESTREAM_SASL_MECHANISM": ""}, "WIRESTREAM_SASL_MECHANISM", "is required with WIRESTREAM_SECURITY_PRO"),
         ({"WIRESTREAM_SASL_USERNAME": ""}, "WIRESTREAM_SASL_USERNAME", "is required"),
         ({"WIRESTREAM_SASL_PASSWORD": ""}, "WIRESTREAM_SASL_PASSWORD", "is required"),
         ({"WIRESTREAM_SECURITY_PROTOCOL": "SSL"}, "WIRESTREAM_SASL_MECHANISM", "does not use it"),
