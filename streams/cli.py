@@ -50,7 +50,7 @@ def _with_kafka(settings: Settings, work: Callable[[KafkaAccess], Awaitable[T]])
     never answers, ends the command with one line and the exit code of :class:`KafkaAccessError`."""
     from aiokafka.errors import KafkaError
 
-    from streams.kafka_access import KafkaAccess, KafkaAccessError, wait_for_kafka
+    from streams.kafka_access import KafkaAccess, KafkaAccessError, as_refusal, wait_for_kafka
 
     access = KafkaAccess.from_settings(settings)
 
@@ -64,8 +64,9 @@ def _with_kafka(settings: Settings, work: Callable[[KafkaAccess], Awaitable[T]])
         _say(f"error: {error}")
         raise SystemExit(error.exit_code) from None
     except KafkaError as error:
-        _say(f"Kafka error: {error}")
-        raise SystemExit(1) from None
+        refusal = as_refusal(error, access)
+        _say(f"error: {refusal}" if refusal else f"Kafka error: {error}")
+        raise SystemExit(refusal.exit_code if refusal else 1) from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aiokafka.conn import create_conn
-from aiokafka.errors import IllegalSaslStateError, SaslAuthenticationFailed, UnsupportedSaslMechanismError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    IllegalSaslStateError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAuthorizationFailedError,
+    UnsupportedSaslMechanismError,
+)
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.types.auth import CredentialsT
 
@@ -134,6 +142,7 @@ EXIT_KAFKA_UNREACHABLE = 69
 REPORT_EVERY_SECONDS = 30.0
 MAX_RETRY_DELAY_SECONDS = 5.0
 
+_AUTHORIZATION_ERRORS = (TopicAuthorizationFailedError, GroupAuthorizationFailedError, ClusterAuthorizationFailedError)
 _TLS_ALERTS = (
     "ALERT_CERTIFICATE_REQUIRED",
     "ALERT_BAD_CERTIFICATE",
@@ -155,6 +164,21 @@ class KafkaAccessError(Exception):
     def exit_code(self) -> int:
         """The exit code of a command that gives up on this error."""
         return EXIT_KAFKA_REFUSED if self.permanent else EXIT_KAFKA_UNREACHABLE
+
+
+def as_refusal(error: KafkaError, access: KafkaAccess) -> KafkaAccessError | None:
+    """A Kafka authorization error as a permanent refusal naming who was refused; None for others."""
+    if not isinstance(error, _AUTHORIZATION_ERRORS):
+        return None
+    if access.uses_sasl:
+        who = f"user {access.sasl_username!r}"
+    else:
+        who = "the client certificate" if access.ssl_certfile else "this client"
+    return KafkaAccessError(
+        f"Kafka at {access.bootstrap} does not allow {who} this ({error}): grant the ACLs docs/operations.md "
+        "lists, or have an admin create the topics beforehand",
+        permanent=True,
+    )
 
 
 async def check_access(access: KafkaAccess, timeout: float = 10.0) -> None:

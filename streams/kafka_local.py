@@ -254,6 +254,7 @@ class LocalKafka:
     node_id: int = 1
     voters: tuple[tuple[int, int], ...] = ()
     secure_listeners: tuple[SecureListener, ...] = ()
+    super_users: tuple[str, ...] = ()  # set: ACLs are enforced, these principals may do anything
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home).expanduser().resolve())
@@ -423,6 +424,9 @@ class LocalKafka:
         }
         for listener in self.secure_listeners:
             props.update(listener.properties())
+        if self.super_users:
+            props["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+            props["super.users"] = ";".join(self.super_users)
         return "".join(f"{key}={value}\n" for key, value in props.items())
 
     def _java_cmd(self, java: str, *args: str) -> list[str]:

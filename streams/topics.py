@@ -8,12 +8,12 @@ creates every topic explicitly before a worker starts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from streams.kafka_access import KafkaAccess
 from streams.settings import Settings
@@ -71,10 +71,10 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
             brokers = len((await admin.describe_cluster())["brokers"])
             factor, min_insync = settings.replication(brokers)
             replicated = {"min.insync.replicas": str(min_insync)}
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, factor, topic_configs={**s.config, **replicated}) for s in missing]
-                )
+            response = await admin.create_topics(
+                [NewTopic(s.name, s.partitions, factor, topic_configs={**s.config, **replicated}) for s in missing]
+            )
+            raise_topic_errors(response.topic_errors)
         present = [s for s in specs if s.name in existing]
         if present:
             described = await admin.describe_topics([s.name for s in present])
@@ -93,3 +93,13 @@ async def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+def raise_topic_errors(topic_errors: list[tuple[Any, ...]]) -> None:
+    """Raise the first error a CreateTopics response holds for a topic (aiokafka returns them
+    without raising); a topic that exists already, created meanwhile by another worker, is fine."""
+    for topic, code, *message in topic_errors:
+        if code in (0, TopicAlreadyExistsError.errno):
+            continue
+        error_type = for_code(code)
+        raise error_type(f"topic {topic}: {message[0] if message and message[0] else error_type.description}")

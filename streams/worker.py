@@ -18,7 +18,7 @@ from faust.types import AppT
 
 from streams.app import Wiring, create_app
 from streams.heap import freeze_startup_objects
-from streams.kafka_access import KafkaAccess, KafkaAccessError, wait_for_kafka
+from streams.kafka_access import KafkaAccess, KafkaAccessError, as_refusal, wait_for_kafka
 from streams.logs import logging_config
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -210,9 +210,9 @@ def run_worker(settings: Settings) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     startup = StartupServer(settings.web_host, settings.web_port)
+    access = KafkaAccess.from_settings(settings)
     try:
         startup.phase = "waiting for Kafka"
-        access = KafkaAccess.from_settings(settings)
         loop.run_until_complete(wait_for_kafka(access, settings.broker_wait_seconds, log.warning))
         created = loop.run_until_complete(ensure_topics(settings))
         if created:
@@ -224,9 +224,10 @@ def run_worker(settings: Settings) -> None:
         logging.shutdown()
         raise SystemExit(error.exit_code) from None
     except KafkaError as error:  # e.g. the user may not create or describe the topics (ACLs)
-        log.error(f"Kafka refused to set up the topics: {error}")
+        refusal = as_refusal(error, access)
+        log.error(str(refusal) if refusal else f"Kafka failed to set up the topics: {error}")
         logging.shutdown()
-        raise SystemExit(1) from None
+        raise SystemExit(refusal.exit_code if refusal else 1) from None
     finally:
         startup.close()
 

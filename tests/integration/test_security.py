@@ -34,6 +34,7 @@ pytestmark = pytest.mark.integration
 
 SECURE_KAFKA_PORT = int(os.environ.get("WIRESTREAM_TEST_SECURE_KAFKA_PORT", "19200"))
 USER, PASSWORD = "wirestream", "scram-Pa55word-for-tests"
+READER, READER_PASSWORD = "reader", "reader-Pa55word-no-acls"  # a login with no ACL granted
 
 
 @dataclass
@@ -99,12 +100,17 @@ def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredK
     """The secured broker, stopped once this module's tests are done (no other module uses it)."""
     certificates = make_certificates(tmp_path_factory.mktemp("certificates"))
     port = SECURE_KAFKA_PORT
+    users = ((USER, PASSWORD), (READER, READER_PASSWORD))
     listeners = (
-        SecureListener(port + 2, "SASL_SSL", certificates.broker_keystore, certificates.ca, ((USER, PASSWORD),)),
+        SecureListener(port + 2, "SASL_SSL", certificates.broker_keystore, certificates.ca, users),
         SecureListener(port + 3, "SSL", certificates.broker_keystore, certificates.ca),
-        SecureListener(port + 4, "SASL_PLAINTEXT", users=((USER, PASSWORD),)),
+        SecureListener(port + 4, "SASL_PLAINTEXT", users=users),
     )
-    secured = SecuredKafka(LocalKafka(port=port, secure_listeners=listeners), certificates)
+    # ACLs are enforced: the broker itself (ANONYMOUS on its plaintext listeners), the SCRAM user and
+    # the client certificate may do anything, READER nothing.
+    super_users = ("User:ANONYMOUS", f"User:{USER}", "User:CN=wirestream client")
+    broker = LocalKafka(port=port, secure_listeners=listeners, super_users=super_users)
+    secured = SecuredKafka(broker, certificates)
     secured.broker.reset()
     yield secured
     secured.broker.stop()
@@ -219,6 +225,20 @@ def test_pipeline_over_mutual_tls_with_the_command_line_tools(
     records = [orjson.loads(line) for line in consumed.stdout.splitlines()]
     uris = {r["record"]["item"]["uri"] for r in records if r["topic"] == settings.topic_enriched}
     assert uris == {f"urn:test:mtls:{i}" for i in range(4)}
+
+
+@pytest.mark.parametrize("command", ["worker", "topics"])
+def test_a_login_without_permission_ends_the_command_in_one_line(secured_kafka: SecuredKafka, command: str) -> None:
+    """A user the broker authenticates but does not authorize (no ACL) cannot set up the topics:
+    one line naming the user, exit 78, not a traceback nor topics logged as created."""
+    secured_kafka.start()
+    settings = secured_kafka.sasl_ssl(sasl_username=READER, sasl_password=Secret(READER_PASSWORD))
+    finished = run_cli(settings, command, timeout=60)
+    lines = finished.stderr.strip().splitlines()
+    assert finished.returncode == 78, finished.stderr
+    assert len(lines) == 1, finished.stderr
+    assert f"does not allow user '{READER}' this" in lines[0] and "AuthorizationFailed" in lines[0]
+    assert READER_PASSWORD not in finished.stderr + finished.stdout
 
 
 REFUSALS = {
