@@ -1,14 +1,13 @@
 """Stage 1: validate, clean and tag the language of raw stories (``stories.raw`` → ``stories.clean``).
 
-``prepare`` is the pure step: raw bytes in, stories or dead letters out. ``register`` wires
-it into a Faust agent; the offline ``wirestream enrich`` calls ``prepare`` directly.
+``prepare`` is the pure step: raw bytes in, stories or dead letters out. The Faust agent
+(``streams/agents.py``) and the offline ``wirestream enrich`` both call it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from agents.cleaning import clean_text
 from agents.deadletter import dead_letter
@@ -18,11 +17,6 @@ from agents.formats import parse_payload
 from agents.language import detect_language
 from agents.neardup import SHINGLE_SIZE
 from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
-
-if TYPE_CHECKING:
-    from faust.types import EventT, StreamT
-
-    from streams.app import Wiring
 
 Outcome = StoryInFlight | DeadLetter
 
@@ -103,32 +97,3 @@ def prepare(
         carried = replace(story, body=None)
         outcomes.append(StoryInFlight(carried, source, index, received_at, clean, language, None, timings, signature))
     return outcomes
-
-
-def register(wiring: Wiring) -> None:
-    """Add the clean agent: ``stories.raw`` → ``stories.clean`` (key: language)."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
-
-    async def handle(event: EventT[bytes]) -> None:
-        payload, source = wiring.receive(event)
-        content_type = dict(event.headers or {}).get("content-type")
-        if isinstance(content_type, bytes):
-            content_type = content_type.decode("latin-1")
-        for outcome in prepare(
-            payload,
-            content_type,
-            source,
-            event.message.timestamp,
-            settings.max_payload_bytes,
-            settings.dedup_shingle_size,
-        ):
-            if isinstance(outcome, DeadLetter):
-                await wiring.send_dead_letter(outcome)
-            else:
-                metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
-                metrics.language(outcome.language.code)
-                await wiring.send(topics.clean, outcome.language.code, outcome)
-
-    @app.agent(topics.raw, name="clean")
-    async def clean_agent(stream: StreamT[bytes]) -> None:
-        await wiring.consume(stream, handle, "clean")

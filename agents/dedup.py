@@ -27,7 +27,6 @@ table in the worker), so both paths run the very same code. The table holds, per
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -38,11 +37,10 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from agents.deadletter import dead_letter
 from agents.neardup import (
     NUM_PERM,
     SHINGLE_SIZE,
@@ -62,12 +60,6 @@ from schemas.records import (
     TextSignature,
     parse_timestamp,
 )
-from streams.codec import decode
-
-if TYPE_CHECKING:
-    from faust.types import EventT, StreamT
-
-    from streams.app import Wiring
 
 log = logging.getLogger(__name__)
 
@@ -426,52 +418,6 @@ def _live(entry: Any, now: float, window: float) -> dict[str, Any] | None:
 def _field(record: RawStory | dict[str, Any], name: str) -> str | None:
     value = record.get(name) if isinstance(record, dict) else getattr(record, name)
     return None if value is None else str(value)
-
-
-def register(wiring: Wiring) -> None:
-    """Add the dedup agent: ``stories.clean`` → ``stories.unique`` | ``stories.duplicates``,
-    and rebuild its index whenever the table has been recovered after a partition assignment."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
-    table = wiring.dedup_table
-    near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)
-
-    @table.on_recover  # type: ignore[untyped-decorator]
-    async def rebuild_index() -> None:
-        # In a thread: a million stories take ~30 s, and /healthz must keep answering meanwhile
-        # (the agents do not run until recovery, and so this callback, has finished).
-        await asyncio.to_thread(lambda: near.rebuild(table.items()))
-        metrics.dedup_index(near.nbytes(), near.stories())
-
-    async def handle(event: EventT[bytes]) -> None:
-        payload, source = wiring.receive(event)
-        try:
-            story = StoryInFlight.from_dict(decode(payload))
-            outcome = deduplicate(story, table, settings.dedup_window_seconds, near)
-        except Exception as error:  # noqa: BLE001 - a bad internal record is dead-lettered
-            await wiring.send_dead_letter(dead_letter(error, "dedup", payload, source, time.time()))
-            return
-        if isinstance(outcome, DuplicateNotice):
-            metrics.duplicate(outcome.kind)
-            await wiring.send(
-                topics.duplicates,
-                outcome.uri,
-                outcome,
-                received_at=story.received_at,
-                versioncreated=story.story.versioncreated,
-            )
-        else:
-            metrics.observe_stages(outcome.timings, ("dedup",))
-            if outcome.dedup is not None and outcome.dedup.status == "update":
-                metrics.update()
-            await wiring.send(topics.unique, outcome.story.uri, outcome)
-
-    @app.timer(5.0)  # type: ignore[untyped-decorator]
-    async def refresh_index_gauges() -> None:
-        metrics.dedup_index(near.nbytes(), near.stories())
-
-    @app.agent(topics.clean, name="dedup")
-    async def dedup_agent(stream: StreamT[bytes]) -> None:
-        await wiring.consume(stream, handle, "dedup")
 
 
 __all__ = ["NearDedup", "compare_versions", "deduplicate", "fingerprint", "text_signature"]

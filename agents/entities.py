@@ -8,28 +8,22 @@ tell "no entities" from "not tagged".
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.deadletter import dead_letter
 from agents.entity_models import MODEL_LOADERS as MODEL_LOADERS
-from agents.entity_models import forget_learned_words, model_key
+from agents.entity_models import forget_learned_words
 from agents.entity_models import model_for as model_for
 from agents.entity_models import model_name as model_name
 from agents.entity_models import warm_up as warm_up
 from agents.entity_resolution import mention_name, resolve
 from agents.entity_resolution import normalise_name as normalise_name
 from agents.linking import linker
+from schemas.codec import encode
 from schemas.ninjs import build_enriched
 from schemas.records import DeadLetter, EnrichedStory, Mention, StoryInFlight
-from streams.codec import decode, encode
-
-if TYPE_CHECKING:
-    from faust.types import EventT, StreamT
-
-    from streams.app import Wiring
 
 #: Body characters tagged per story by default (``WIRESTREAM_ENTITIES_MAX_CHARS``): ~5,000 words, more
 #: than 99 % of wire stories (3–10k characters). A 100k-character page takes the model ~1.5 s, and the
@@ -104,42 +98,6 @@ def enrich(
             build_enriched(story, kept, pipeline_version, model, entities, tagged_chars, points=linker().points)
         )
     return enriched
-
-
-def register(wiring: Wiring) -> None:
-    """Add the entities agent: ``stories.unique`` → ``stories.enriched``."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
-
-    async def handle(event: EventT[bytes]) -> None:
-        payload, source = wiring.receive(event)
-        try:
-            stories = [StoryInFlight.from_dict(decode(payload))]
-        except Exception as error:  # noqa: BLE001
-            await wiring.send_dead_letter(dead_letter(error, "entities", payload, source, time.time()))
-            return
-        # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
-        # fetching, sending and running the other agents meanwhile. Without a model there is nothing
-        # worth the hand-off (~0.1 ms).
-        args = (stories, wiring.pipeline_version, settings.entities_enabled, settings.entities_max_chars)
-        heavy = settings.entities_enabled and model_key(stories[0].language.code) is not None
-        outcomes = await asyncio.to_thread(enrich_or_dead_letter, *args) if heavy else enrich_or_dead_letter(*args)
-        for outcome in outcomes:
-            if isinstance(outcome, DeadLetter):
-                await wiring.send_dead_letter(outcome)
-                continue
-            metrics.observe_stages(outcome.enrichment.timings, ("entities",))
-            metrics.entities(outcome.enrichment.entities)
-            await wiring.send(
-                topics.enriched,
-                outcome.item["uri"],
-                outcome,
-                received_at=outcome.enrichment.received_at,
-                versioncreated=outcome.item.get("versioncreated"),
-            )
-
-    @app.agent(topics.unique, name="entities")
-    async def entities_agent(stream: StreamT[bytes]) -> None:
-        await wiring.consume(stream, handle, "entities")
 
 
 def enrich_or_dead_letter(

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streams.heap import collect_frozen
+from agents.heap import collect_frozen
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -427,7 +427,7 @@ _BUCKETS = (
     ("our entities", ("agents/entit", "agents/linking")),
     ("dedup/MinHash", ("agents/dedup.py", "agents/neardup.py", "rensa", "datasketch")),
     ("records/ninjs", ("schemas/",)),
-    ("orjson/codec", ("orjson", "streams/codec.py")),
+    ("orjson/codec", ("orjson", "schemas/codec.py")),
     ("faust/mode", ("faust/", "mode/")),
     ("aiokafka/kafka", ("aiokafka", "kafka/")),
     ("asyncio/event loop", ("asyncio", "selectors", "uvloop")),

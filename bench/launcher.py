@@ -9,7 +9,7 @@ pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``
                                            # -> unique -> enriched (Faust's own cost of the pipeline's hops)
 
 The stubbing is done here, by replacing the stage functions the agents call (``agents.clean.clean_text``,
-``agents.clean.detect_language``, ``agents.dedup.deduplicate``, ``agents.entities.enrich_or_dead_letter``)
+``agents.clean.detect_language``, ``streams.agents.deduplicate``, ``streams.agents.enrich_or_dead_letter``)
 before the worker starts: the product code has no benchmark switch. Parsing the payload (the validate
 step), the three Faust hops, the (de)serialisation of the records between them and the building of the
 ninjs envelope stay: that is the plumbing this mode measures. Prints what it replaced to stderr.
@@ -30,9 +30,10 @@ from streams.settings import Settings  # noqa: E402
 
 def _stub() -> list[str]:
     """Replace every stage function by identity; returns the names replaced."""
-    from agents import clean, dedup, entities, language
+    from agents import clean, language
     from schemas.ninjs import build_enriched
     from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight
+    from streams import agents as stage_agents
 
     replaced: list[str] = []
 
@@ -63,8 +64,8 @@ def _stub() -> list[str]:
         (clean, "clean_text", identity_clean),
         (clean, "text_signature", no_signature),
         (clean, "detect_language", identity_language),
-        (dedup, "deduplicate", identity_dedup),
-        (entities, "enrich_or_dead_letter", identity_entities),
+        (stage_agents, "deduplicate", identity_dedup),
+        (stage_agents, "enrich_or_dead_letter", identity_entities),
     ):
         if hasattr(module, name):
             setattr(module, name, stub)
@@ -85,8 +86,8 @@ def _passthrough(settings: Settings, hops: int = 1) -> None:
     import asyncio
     import logging
 
+    from schemas.codec import decode, encode
     from streams.app import _topic, faust_app
-    from streams.codec import decode, encode
     from streams.topics import ensure_topics
     from streams.worker import TunedWorker
 

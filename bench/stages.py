@@ -51,8 +51,8 @@ from agents import cleaning, language  # noqa: E402
 from agents.clean import clean_story, prepare, tag_language  # noqa: E402
 from agents.dedup import deduplicate, fingerprint  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
+from schemas.codec import decode, encode  # noqa: E402
 from schemas.records import KafkaSource, RawStory, StoryInFlight  # noqa: E402
-from streams.codec import decode, encode  # noqa: E402
 
 TARGET_RATIO = 1.25
 
@@ -384,7 +384,7 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     # serialisation ----------------------------------------------------------------------------
     progress("serialisation")
     from agents.entities import enrich_or_dead_letter
-    from streams.metrics import package_version
+    from streams.pipeline import package_version
 
     version = package_version("wirestream")
     hops = []
@@ -501,7 +501,7 @@ def _entities(
     passed: list[StoryInFlight], limit: int, progress: Callable[[str], None]
 ) -> tuple[list[Row], dict[str, Any]]:
     from agents import entities
-    from streams.metrics import package_version
+    from streams.pipeline import package_version
 
     version = package_version("wirestream")
     try:

@@ -1,4 +1,4 @@
-"""The Faust app: topics, the dedup table, the agents of ``agents/`` and the web views.
+"""The Faust app: topics, the dedup table, the agents of ``streams/agents.py`` and the web views.
 
 ``create_app(settings)`` builds a fresh app (tests build several with other settings); the
 worker command (``wirestream worker``) runs the one built from the environment.
@@ -17,10 +17,12 @@ import faust
 from faust.types import EventT, StreamT, TopicT
 
 from agents.deadletter import dead_letter
+from schemas.codec import encode
 from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
-from streams.codec import encode
+from streams import agents, health, metrics, web
 from streams.kafka_access import KafkaAccess
-from streams.metrics import Metrics, package_version
+from streams.metrics import Metrics
+from streams.pipeline import package_version
 from streams.settings import Settings
 
 
@@ -215,12 +217,7 @@ def create_app(settings: Settings) -> Wiring:
         readiness=Readiness(),
     )
 
-    from agents import clean, dedup, entities
-    from streams import health, metrics, web
-
-    clean.register(wiring)
-    dedup.register(wiring)
-    entities.register(wiring)
+    agents.register(wiring)
     web.register(wiring)
     metrics.register(wiring)
     health.register(wiring)

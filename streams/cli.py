@@ -71,9 +71,14 @@ def _with_kafka(settings: Settings, work: Callable[[KafkaAccess], Awaitable[T]])
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Create the topics, load the models, then run the Faust worker until SIGTERM/SIGINT."""
+    from streams.faust_patches import FaustPatchError
     from streams.worker import run_worker
 
-    run_worker(_settings())
+    try:
+        run_worker(_settings())
+    except FaustPatchError as error:
+        print(f"wirestream: cannot start the worker: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

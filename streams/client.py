@@ -10,7 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.codec import decode
+from schemas.codec import decode
 from streams.kafka_access import KafkaAccess, kafka_access
 
 # The topics' own max.message.bytes is the limit that counts; the tools never refuse a record below it.

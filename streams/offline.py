@@ -17,10 +17,9 @@ from typing import IO, Any
 from agents.clean import prepare
 from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
+from schemas.codec import encode
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
-from streams.codec import encode
-from streams.heap import freeze_startup_objects
-from streams.metrics import package_version
+from streams.pipeline import package_version, warm_up
 from streams.settings import Settings
 
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -64,14 +63,7 @@ class OfflineRun:
     """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
 
     def __init__(self, settings: Settings, out_dir: Path) -> None:
-        from agents import cleaning, entities, language
-
-        cleaning.warm_up()
-        language.warm_up(settings.language_short_text_model)
-        if settings.entities_enabled:
-            entities.warm_up()
-        if settings.gc_freeze:
-            freeze_startup_objects()
+        warm_up(settings)
         self.settings = settings
         self.state: dict[str, Any] = {}
         self.near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from schemas.codec import encode
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, StoryInFlight
 from streams.app import Wiring, create_app
-from streams.codec import encode
 from streams.settings import Settings
 
 FRENCH = {

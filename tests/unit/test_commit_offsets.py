@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.worker import committable_offset
+from streams.faust_patches import committable_offset
 
 
 def test_commits_the_run_that_starts_at_the_committed_offset() -> None:

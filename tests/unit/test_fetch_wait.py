@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streams.app import create_app
+from streams.faust_patches import limit_fetch_wait
 from streams.settings import Settings
-from streams.worker import limit_fetch_wait
 
 
 @pytest.mark.asyncio

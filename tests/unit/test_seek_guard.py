@@ -7,7 +7,7 @@ import pytest
 from faust.transport.consumer import Consumer
 from mode.utils.queues import FlowControlQueue
 
-from streams.worker import guard_seek
+from streams.faust_patches import guard_seek
 
 
 @pytest.fixture
