@@ -186,6 +186,45 @@ class StoryRef:
         return cls(uri=data["uri"], version=data.get("version"))
 
 
+@dataclass(slots=True, frozen=True)
+class TranslationRef:
+    """The story of another language that a story translates (``agents/threads.py``)."""
+
+    uri: str
+    version: str | None
+    similarity: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranslationRef:
+        return cls(uri=data["uri"], version=data.get("version"), similarity=float(data["similarity"]))
+
+
+@dataclass(slots=True)
+class ThreadTag:
+    """A story's thread: the coverage of one event across outlets, versions and languages.
+
+    ``id`` is derived from the thread's ``first`` story; ``size`` and ``languages`` are the
+    thread's when the story joined it; ``similarity`` is the story's to the member it matched
+    (0 for a story that opened the thread, 1 for a new version of a member).
+    """
+
+    id: str
+    first: StoryRef
+    size: int
+    languages: list[str]
+    similarity: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThreadTag:
+        return cls(
+            id=data["id"],
+            first=StoryRef.from_dict(data["first"]),
+            size=int(data["size"]),
+            languages=[str(code) for code in data["languages"]],
+            similarity=float(data["similarity"]),
+        )
+
+
 @dataclass(slots=True)
 class DedupTag:
     """The dedup decision for a story that goes on: new, or an update of an earlier version."""

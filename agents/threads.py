@@ -1,0 +1,616 @@
+"""Story threads and translated copies: the coverage of one event across outlets and languages.
+
+A story's **evidence** is a set of 64-bit keys (:func:`evidence`), most of them independent of its
+language:
+
+- ``E`` the Wikidata URIs of its linked people and organisations (``enrichment.merged_entities``);
+- ``N`` its numbers, normalised (``1,500`` and ``1.500`` are 1500, ``3,5`` and ``3.5`` are 3.5);
+- ``P`` its names: capitalised words that are not a sentence's first word nor seen in lower case
+  in the same text, transliterated to ASCII (``anyascii``) and reduced to a consonant skeleton, so
+  ``Poutine``, ``Путин`` and ``Putin`` are all ``ptn``;
+- ``W`` words of its language (a sample of at most ``words`` of them, chosen by hash), which only
+  ever match stories of the same language.
+
+Two stories are compared by the cosine of their keys weighted by rarity in the window (idf from
+the index itself); across languages only the ``E``, ``N`` and ``P`` keys count. A story joins the
+thread of its best match when the similarity reaches the threshold of its kind (same language or
+across languages); it is a **translation** of a story of another language when the cross-language
+similarity reaches the translation threshold. Versions of a uri stay in its thread. Thresholds
+and the window were chosen on ``bench/eval_threads.py`` (docs/threads.md).
+
+:func:`assign` works on any ``MutableMapping`` (the changelog-backed table or a dict), like
+``agents.dedup.deduplicate``; :class:`ThreadIndex` is its in-memory mirror, rebuilt from the
+state's journal. State keys:
+
+- ``m:<raw coordinates>`` the decision for a message (a replay gets it back);
+- ``u:<uri>`` the thread of a uri; ``t:<thread id>`` a thread's summary;
+- ``j:<seq>`` the journal: one entry per story in decision order (time, keys, thread, language).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from array import array
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from anyascii import anyascii
+
+from schemas.records import EnrichedStory, StoryRef, ThreadTag, TranslationRef
+
+State = MutableMapping[str, Any]
+
+#: Defaults chosen on the tuning half of ``bench/eval_threads.py`` (docs/threads.md).
+WINDOW_SECONDS = 72 * 3600.0
+SAME_LANGUAGE_THRESHOLD = 0.20
+CROSS_LANGUAGE_THRESHOLD = 0.15
+TRANSLATION_THRESHOLD = 0.35
+WORD_SAMPLE = 64
+#: Keys found in more than this share of the window's stories (at least ``MIN_LOOKED_UP`` and at
+#: most ``MAX_LOOKED_UP`` stories) are not looked up; they still weigh in the norms. They are the
+#: long lists and carry little weight; the ceiling bounds a query's cost whatever the window.
+MAX_SHARE = 0.02
+MIN_LOOKED_UP = 50
+MAX_LOOKED_UP = 500
+#: A translation states the same numbers (:func:`numbers_agree`); the most similar stories of
+#: other languages are checked in turn, up to this many.
+NUMBER_AGREEMENT = 0.5
+TRANSLATION_CANDIDATES = 4
+#: Journal entries expired per call (more than one story's worth, so a backlog drains).
+EXPIRE_PER_CALL = 16
+#: Members a thread summary lists (the newest); ``size`` counts them all.
+SUMMARY_MEMBERS = 50
+SUMMARY_ENTITIES = 8
+
+#: Linked entities that count. Linked places joined different stories about one country across
+#: languages (cross-language AUC 0.815 → 0.799, docs/threads.md); places count by their names.
+LINKED_TYPES = frozenset({"PER", "ORG"})
+KIND_WORD, KIND_NUMBER, KIND_NAME, KIND_ENTITY = 0, 1, 2, 3
+_KIND_SHIFT = 62
+_VALUE_MASK = (1 << _KIND_SHIFT) - 1
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?:\n\"“”«»]\s*$")
+_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
+_NOT_ASCII_LETTER = re.compile(r"[^a-z]")
+_VOWELS = frozenset("aeiouy")
+_BIGRAM_LANGUAGES = frozenset({"zh", "ja", "ko"})
+
+
+@dataclass(slots=True, frozen=True)
+class ThreadSettings:
+    """What :func:`assign` decides with."""
+
+    window_seconds: float = WINDOW_SECONDS
+    same_language: float = SAME_LANGUAGE_THRESHOLD
+    cross_language: float = CROSS_LANGUAGE_THRESHOLD
+    translation: float = TRANSLATION_THRESHOLD
+    words: int = WORD_SAMPLE
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def _key(kind: int, value: str) -> int:
+    digest = int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "little")
+    return (kind << _KIND_SHIFT) | (digest & _VALUE_MASK)
+
+
+def kind_of(key: int) -> int:
+    """Which kind of evidence a key is (``KIND_WORD`` … ``KIND_ENTITY``)."""
+    return key >> _KIND_SHIFT
+
+
+def normal_number(text: str) -> str | None:
+    """A number as written, normalised across conventions; None for a single digit.
+
+    A separator followed by exactly three digits groups thousands (``1,500`` = ``1.500`` = 1500);
+    the last other separator is the decimal point (``3,5`` = ``3.5``)."""
+    parts = re.split(r"[.,]", text)
+    if len(parts) > 1 and all(len(part) == 3 for part in parts[1:]):
+        value = "".join(parts).lstrip("0") or "0"
+    elif len(parts) == 1:
+        value = text.lstrip("0") or "0"
+    else:
+        value = ("".join(parts[:-1]).lstrip("0") or "0") + "." + parts[-1]
+    return value if len(value.replace(".", "")) >= 2 else None
+
+
+def name_skeleton(word: str) -> str | None:
+    """A name in any script as an ASCII consonant skeleton (first letter, then consonants without
+    repeats, at most five letters): ``Poutine``/``Путин``/``Putin`` → ``ptn``. None when the
+    transliteration has fewer than three letters."""
+    letters = _NOT_ASCII_LETTER.sub("", anyascii(word).lower())
+    if len(letters) < 3:
+        return None
+    skeleton = letters[0]
+    for letter in letters[1:]:
+        if letter not in _VOWELS and letter != skeleton[-1]:
+            skeleton += letter
+    return skeleton[:5]
+
+
+def _names(text: str) -> Iterator[str]:
+    lower = {word for word in _WORD.findall(text) if word[0].islower()}
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if not word[0].isupper() or word.casefold() in lower:
+            continue
+        before = text[max(0, match.start() - 3) : match.start()]
+        if match.start() == 0 or _SENTENCE_END.search(before):
+            continue
+        skeleton = name_skeleton(word)
+        if skeleton is not None:
+            yield skeleton
+
+
+def _words(text: str, language: str) -> Iterator[str]:
+    if language in _BIGRAM_LANGUAGES:
+        for run in _HAN.findall(text):
+            for start in range(len(run) - 1):
+                yield run[start : start + 2]
+        return
+    for word in _WORD.findall(text.casefold()):
+        if len(word) >= 4 and not word.isdigit():
+            yield word[:6]
+
+
+def evidence(text: str, language: str, entity_uris: Iterable[str] = (), words: int = WORD_SAMPLE) -> list[int]:
+    """The keys of a story (see the module docstring), sorted and unique."""
+    text = unicodedata.normalize("NFKC", text)
+    keys = {_key(KIND_ENTITY, uri) for uri in entity_uris}
+    keys.update(_key(KIND_NUMBER, n) for n in map(normal_number, _NUMBER.findall(text)) if n is not None)
+    keys.update(_key(KIND_NAME, name) for name in _names(text))
+    language = language.split("-", 1)[0].casefold()
+    sampled = sorted({_key(KIND_WORD, f"{language}:{word}") for word in _words(text, language)})
+    keys.update(sampled[:words])
+    return sorted(keys)
+
+
+def story_evidence(story: EnrichedStory, words: int = WORD_SAMPLE) -> list[int]:
+    """:func:`evidence` of an enriched story: its clean headline and body, language, and its linked
+    people and organisations (:data:`LINKED_TYPES`)."""
+    item = story.item
+    parts = [h["value"] for h in item.get("headlines", [])] + [b["value"] for b in item.get("bodies", [])]
+    uris = [e.uri for e in story.enrichment.merged_entities if e.uri and e.type in LINKED_TYPES]
+    return evidence("\n\n".join(parts), story.enrichment.language.code, uris, words)
+
+
+# --------------------------------------------------------------------------- in-memory index
+
+
+@dataclass(slots=True)
+class _Thread:
+    id: str
+    members: int = 0
+
+
+@dataclass(slots=True)
+class Candidates:
+    """Stories sharing evidence with a query: their seqs (ascending), similarities and languages."""
+
+    seqs: npt.NDArray[np.int64]
+    same: npt.NDArray[np.float64]  # cosine over every key (meaningful within one language)
+    cross: npt.NDArray[np.float64]  # cosine over the language-independent keys
+    languages: npt.NDArray[np.uint16]
+
+    @classmethod
+    def none(cls) -> Candidates:
+        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.uint16))
+
+
+@dataclass
+class ThreadIndex:
+    """The in-memory side of :func:`assign`: postings from each key to the journal positions
+    (``seq``) of the live stories that have it, and per story its thread, language, norms and
+    time. It mirrors the ``j:`` entries of the state; :meth:`rebuild` makes it again from them."""
+
+    postings: dict[int, int | array[int]] = field(default_factory=dict)  # a key of one story: its seq
+    first: int = 0  # seq of the oldest live story
+    times: array[float] = field(default_factory=lambda: array("d"))
+    norms: array[float] = field(default_factory=lambda: array("f"))  # over every key, then cross keys
+    languages: array[int] = field(default_factory=lambda: array("H"))
+    threads: array[int] = field(default_factory=lambda: array("I"))
+    language_codes: list[str] = field(default_factory=list)
+    thread_ids: list[str] = field(default_factory=list)
+    _language_numbers: dict[str, int] = field(default_factory=dict)
+    _thread_numbers: dict[str, int] = field(default_factory=dict)
+    _dead_postings: int = 0
+
+    @property
+    def next_seq(self) -> int:
+        return self.first + len(self.times)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def live(self, seq: int) -> bool:
+        return self.first <= seq < self.next_seq
+
+    def document_frequency(self, key: int) -> int:
+        found = self.postings.get(key)
+        if found is None:
+            return 0
+        if isinstance(found, int):
+            return int(found >= self.first)
+        return len(found) - _count_below(found, self.first)
+
+    def _live_postings(self, key: int) -> Sequence[int]:
+        found = self.postings.get(key)
+        if found is None:
+            return ()
+        if isinstance(found, int):
+            return (found,) if found >= self.first else ()
+        dead = _count_below(found, self.first)
+        return found[dead:] if dead else found
+
+    def weights(self, keys: Sequence[int]) -> list[float]:
+        """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most)."""
+        total = len(self.times) + 1
+        return [math.log(total / (self.document_frequency(key) + 1)) + 1.0 for key in keys]
+
+    def thread_of(self, seq: int) -> str:
+        return self.thread_ids[self.threads[seq - self.first]]
+
+    def add(self, keys: Sequence[int], weights: Sequence[float], at: float, language: str, thread: str) -> int:
+        """Index a story; returns its seq."""
+        seq = self.next_seq
+        for key in keys:
+            found = self.postings.get(key)
+            if found is None:
+                self.postings[key] = seq
+            elif isinstance(found, int):
+                self.postings[key] = array("I", (found, seq))
+            else:
+                found.append(seq)
+        same_sq = sum(w * w for w in weights)
+        cross_sq = sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD)
+        self.norms.extend((math.sqrt(same_sq), math.sqrt(cross_sq)))
+        self.times.append(at)
+        self.languages.append(self._number(self._language_numbers, self.language_codes, language))
+        self.threads.append(self._number(self._thread_numbers, self.thread_ids, thread))
+        return seq
+
+    @staticmethod
+    def _number(numbers: dict[str, int], names: list[str], name: str) -> int:
+        found = numbers.get(name)
+        if found is None:
+            found = numbers[name] = len(names)
+            names.append(name)
+        return found
+
+    def candidates(self, keys: Sequence[int], weights: Sequence[float], not_before: float) -> Candidates:
+        """Live stories at or after ``not_before`` sharing a looked-up key, with their cosine
+        similarities to ``keys`` over every key and over the language-independent ones."""
+        limit = min(MAX_LOOKED_UP, max(MIN_LOOKED_UP, int(MAX_SHARE * len(self.times))))
+        seqs = array("I")
+        lengths: list[int] = []
+        squared: list[float] = []
+        cross_squared: list[float] = []
+        for key, weight in zip(keys, weights, strict=True):
+            live = self._live_postings(key) if 0 < self.document_frequency(key) <= limit else ()
+            if not live:
+                continue
+            seqs.extend(live)
+            lengths.append(len(live))
+            squared.append(weight * weight)
+            cross_squared.append(0.0 if kind_of(key) == KIND_WORD else weight * weight)
+        if not lengths:
+            return Candidates.none()
+        unique, inverse = np.unique(np.frombuffer(seqs, dtype=np.uint32), return_inverse=True)
+        same_dot = np.bincount(inverse, weights=np.repeat(squared, lengths))
+        cross_dot = np.bincount(inverse, weights=np.repeat(cross_squared, lengths))
+        positions = unique.astype(np.int64) - self.first
+        norms = np.frombuffer(self.norms, dtype=np.float32).reshape(-1, 2)[positions]
+        same_norm = math.sqrt(sum(w * w for w in weights))
+        cross_norm = math.sqrt(sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD))
+        keep = np.frombuffer(self.times, dtype=np.float64)[positions] >= not_before
+        return Candidates(
+            unique[keep].astype(np.int64),
+            (same_dot / np.maximum(norms[:, 0] * same_norm, 1e-9))[keep],
+            (cross_dot / np.maximum(norms[:, 1] * cross_norm, 1e-9))[keep],
+            np.frombuffer(self.languages, dtype=np.uint16)[positions][keep],
+        )
+
+    def language_number(self, code: str) -> int | None:
+        return self._language_numbers.get(code)
+
+    def expire(self, cutoff: float, limit: int = EXPIRE_PER_CALL) -> list[int]:
+        """Forget up to ``limit`` of the oldest stories older than ``cutoff``; returns their seqs."""
+        gone: list[int] = []
+        while len(gone) < limit and self.times and self.times[0] < cutoff:
+            gone.append(self.first)
+            self.first += 1
+            del self.times[0]
+            del self.norms[:2]
+            del self.languages[0]
+            del self.threads[0]
+        self._dead_postings += len(gone)
+        if self._dead_postings > max(1024, len(self.times) // 4):
+            self._drop_dead_postings()
+        return gone
+
+    def _drop_dead_postings(self) -> None:
+        for key in list(self.postings):
+            found = self.postings[key]
+            if isinstance(found, int):
+                if found < self.first:
+                    del self.postings[key]
+                continue
+            dead = _count_below(found, self.first)
+            if dead == len(found):
+                del self.postings[key]
+            elif dead:
+                del found[:dead]
+        self._dead_postings = 0
+
+    def nbytes(self) -> int:
+        """Bytes held: postings (with the dict's share), per-story arrays, names."""
+        postings = sum(
+            64 + found.itemsize * found.buffer_info()[1] for found in self.postings.values() if isinstance(found, array)
+        )
+        table = 100 * len(self.postings)  # a dict entry with its share of free slots, and the key's int
+        per_story = sum(a.itemsize * len(a) for a in (self.times, self.norms, self.languages, self.threads))
+        names = sum(60 + len(name) for name in self.thread_ids)
+        return postings + table + per_story + names
+
+    def rebuild(self, items: Iterable[tuple[Any, Any]]) -> None:
+        """Forget everything and index the journal entries (``j:<seq>``) among ``items``, in order.
+        Weights are recomputed as the stories are added again, as they were when first added."""
+        journal = sorted(
+            (int(key[2:]), value)
+            for key, value in items
+            if isinstance(key, str) and key.startswith("j:") and isinstance(value, dict)
+        )
+        fresh = ThreadIndex()
+        if journal:
+            fresh.first = journal[0][0]
+        for seq, entry in journal:
+            while fresh.next_seq < seq:  # a gap (a crash between writes): a story that expires at once
+                fresh.add([], [], -math.inf, "", "")
+            keys = [int(k) for k in entry["k"]]
+            fresh.add(keys, [float(w) for w in entry["w"]], float(entry["at"]), entry["l"], entry["t"])
+        self.__dict__.update(fresh.__dict__)
+
+
+def _count_below(found: array[int], seq: int) -> int:
+    """How many of the ascending ``found`` are below ``seq``."""
+    if not found or found[0] >= seq:
+        return 0
+    low, high = 0, len(found)
+    while low < high:
+        middle = (low + high) // 2
+        if found[middle] < seq:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+@dataclass(slots=True)
+class Decision:
+    """What :func:`assign` decided for a story."""
+
+    thread: ThreadTag
+    translation_of: TranslationRef | None
+
+
+def thread_id(uri: str, version: str | None) -> str:
+    """A thread's id: derived from its first story, the same on every path and replay."""
+    digest = hashlib.blake2b(f"{uri}\n{version or ''}".encode(), digest_size=8).hexdigest()
+    return f"thread:{digest}"
+
+
+def assign(
+    story: EnrichedStory,
+    state: State,
+    settings: ThreadSettings,
+    index: ThreadIndex,
+    keys: Sequence[int] | None = None,
+) -> Decision:
+    """Put ``story`` in a thread (an earlier one it matches, else a new one) and say whether it
+    is a translation of an earlier story; remember both. ``index`` must mirror ``state``; ``keys``
+    defaults to :func:`story_evidence`. Time is the story's arrival time, so a replay decides as
+    the first pass did, and gets the very decision recorded then."""
+    identity = _identity(story)
+    now = story.enrichment.received_at
+    stored = state.get("m:" + identity)
+    if isinstance(stored, dict) and now - float(stored["at"]) <= settings.window_seconds:
+        return _decision_from(stored)
+    if keys is None:
+        keys = story_evidence(story, settings.words)
+    decision = _decide(story, state, settings, index, keys, now, identity)
+    _expire(state, index, now - settings.window_seconds)
+    return decision
+
+
+def _identity(story: EnrichedStory) -> str:
+    # The enriched record does not carry the item's index in a multi-item packet; its uri and
+    # version tell the items of one packet apart.
+    return f"{story.enrichment.source.key}#{story.item['uri']}#{story.item.get('version') or ''}"
+
+
+def _decide(
+    story: EnrichedStory,
+    state: State,
+    settings: ThreadSettings,
+    index: ThreadIndex,
+    keys: Sequence[int],
+    now: float,
+    identity: str,
+) -> Decision:
+    uri, version = story.item["uri"], story.item.get("version")
+    language = story.enrichment.language.code
+    weights = index.weights(keys)
+    translation: TranslationRef | None = None
+    similarity = 1.0
+    seen = state.get("u:" + uri)
+    if isinstance(seen, dict) and index.live(int(seen["seq"])) and seen.get("m") != identity:
+        thread = str(seen["thread"])
+    else:
+        found = index.candidates(keys, weights, now - settings.window_seconds)
+        number = index.language_number(language)
+        same_language = found.languages == (-1 if number is None else number)
+        scores = np.where(same_language, found.same, found.cross)
+        margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
+        if not len(margins) or margins.max() < 0:
+            thread, similarity = thread_id(uri, version), 0.0
+        else:
+            best = int(np.argmax(margins))  # the first of equals: the earliest story
+            thread, similarity = index.thread_of(int(found.seqs[best])), float(scores[best])
+        translation, original_thread = _translation(found, same_language, keys, state, settings.translation)
+        if translation is not None and similarity == 0.0:  # a translation is in its original's thread
+            thread, similarity = original_thread, translation.similarity
+    seq = index.add(keys, weights, now, language, thread)
+    state[f"j:{seq}"] = {
+        "at": now,
+        "m": identity,
+        "u": uri,
+        "v": version,
+        "l": language,
+        "t": thread,
+        "k": list(keys),
+        "w": [round(w, 6) for w in weights],
+    }
+    state["u:" + uri] = {"thread": thread, "seq": seq, "m": identity}
+    summary = _summary_after(state.get("t:" + thread), thread, story, now)
+    state["t:" + thread] = summary
+    tag = ThreadTag(
+        id=thread,
+        first=StoryRef(summary["first"]["uri"], summary["first"]["version"]),
+        size=int(summary["size"]),
+        languages=sorted(summary["languages"]),
+        similarity=round(similarity, 4),
+    )
+    decision = Decision(tag, translation)
+    state["m:" + identity] = {"at": now, **_decision_record(decision)}
+    return decision
+
+
+def _translation(
+    found: Candidates, same_language: npt.NDArray[np.bool_], keys: Sequence[int], state: State, threshold: float
+) -> tuple[TranslationRef | None, str]:
+    """The story of another language that ``keys`` translate, and its thread: the most similar
+    one at or above ``threshold`` whose numbers agree (:func:`numbers_agree`), among the best few."""
+    similarity = np.where(same_language, -1.0, found.cross)
+    ranked = np.argsort(-similarity, kind="stable")[:TRANSLATION_CANDIDATES]
+    for position in ranked.tolist():
+        if similarity[position] < threshold:
+            break
+        original = state.get(f"j:{int(found.seqs[position])}")
+        if isinstance(original, dict) and numbers_agree(keys, original["k"]):
+            ref = TranslationRef(str(original["u"]), original.get("v"), round(float(similarity[position]), 4))
+            return ref, str(original["t"])
+    return None, ""
+
+
+def numbers_agree(keys: Sequence[int], other: Sequence[int]) -> bool:
+    """Whether two stories state the same numbers: at least one, and the Jaccard similarity of
+    their number sets at least :data:`NUMBER_AGREEMENT`. Coverage of one event in two languages
+    shares a few numbers; a translation repeats them all."""
+    mine = {key for key in keys if kind_of(key) == KIND_NUMBER}
+    theirs = {key for key in other if kind_of(key) == KIND_NUMBER}
+    shared = len(mine & theirs)
+    return shared > 0 and shared >= NUMBER_AGREEMENT * len(mine | theirs)
+
+
+def _summary_after(summary: Any, thread: str, story: EnrichedStory, now: float) -> dict[str, Any]:
+    member = {
+        "uri": story.item["uri"],
+        "version": story.item.get("version"),
+        "language": story.enrichment.language.code,
+    }
+    if not isinstance(summary, dict):
+        summary = {
+            "id": thread,
+            "first": {"uri": member["uri"], "version": member["version"]},
+            "first_seen": now,
+            "size": 0,
+            "languages": {},
+            "entities": {},
+            "members": [],
+        }
+    else:
+        summary = {**summary, "languages": dict(summary["languages"]), "entities": dict(summary["entities"])}
+    summary["last_seen"] = now
+    summary["size"] = int(summary["size"]) + 1
+    language = str(member["language"])
+    summary["languages"][language] = summary["languages"].get(language, 0) + 1
+    for entity in story.enrichment.merged_entities[:SUMMARY_ENTITIES]:
+        name = entity.uri or entity.name
+        summary["entities"][name] = summary["entities"].get(name, 0) + 1
+    ranked = sorted(summary["entities"].items(), key=lambda item: (-item[1], item[0]))
+    summary["entities"] = dict(ranked[: 4 * SUMMARY_ENTITIES])
+    summary["members"] = [*summary["members"], member][-SUMMARY_MEMBERS:]
+    result: dict[str, Any] = summary
+    return result
+
+
+def _decision_record(decision: Decision) -> dict[str, Any]:
+    tag, translation = decision.thread, decision.translation_of
+    return {
+        "thread": {
+            "id": tag.id,
+            "first": {"uri": tag.first.uri, "version": tag.first.version},
+            "size": tag.size,
+            "languages": tag.languages,
+            "similarity": tag.similarity,
+        },
+        "translation_of": None
+        if translation is None
+        else {"uri": translation.uri, "version": translation.version, "similarity": translation.similarity},
+    }
+
+
+def _decision_from(stored: dict[str, Any]) -> Decision:
+    translation = stored.get("translation_of")
+    return Decision(
+        ThreadTag.from_dict(stored["thread"]),
+        None if translation is None else TranslationRef.from_dict(translation),
+    )
+
+
+def _expire(state: State, index: ThreadIndex, cutoff: float) -> None:
+    """Delete the oldest journal entries out of the window, with the keys only they still own,
+    and the summary of a thread whose last story they were."""
+    for seq in index.expire(cutoff):
+        entry = state.pop(f"j:{seq}", None)
+        if not isinstance(entry, dict):
+            continue
+        state.pop("m:" + str(entry["m"]), None)
+        written = state.get("u:" + str(entry["u"]))
+        if isinstance(written, dict) and written.get("seq") == seq:
+            del state["u:" + str(entry["u"])]
+        summary = state.get("t:" + str(entry["t"]))
+        if isinstance(summary, dict) and float(summary["last_seen"]) <= float(entry["at"]):
+            del state["t:" + str(entry["t"])]
+
+
+def thread_summary(state: State, thread: str) -> dict[str, Any] | None:
+    """The current summary of a thread (what ``stories.threads`` carries), None once expired."""
+    found = state.get("t:" + thread)
+    return found if isinstance(found, dict) else None
+
+
+__all__ = [
+    "Decision",
+    "ThreadIndex",
+    "ThreadSettings",
+    "assign",
+    "evidence",
+    "name_skeleton",
+    "normal_number",
+    "numbers_agree",
+    "story_evidence",
+    "thread_id",
+    "thread_summary",
+]

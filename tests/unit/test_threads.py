@@ -1,0 +1,210 @@
+"""Story threads and translated copies (``agents/threads.py``): evidence, decisions, replay, expiry."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from agents.threads import (
+    KIND_ENTITY,
+    KIND_NAME,
+    KIND_NUMBER,
+    KIND_WORD,
+    ThreadIndex,
+    ThreadSettings,
+    assign,
+    evidence,
+    kind_of,
+    name_skeleton,
+    normal_number,
+    numbers_agree,
+    story_evidence,
+    thread_id,
+    thread_summary,
+)
+from schemas.records import DedupTag, EnrichedStory, Enrichment, Entity, FileSource, LanguageTag
+
+ENGLISH = (
+    "Flooding in Valparaiso",
+    "Heavy rain flooded 1,250 homes in Valparaiso on Tuesday, Chile's interior minister Carolina Toha said, "
+    "and 37 people were taken to hospital. Rainfall reached 182.5 millimetres in 24 hours, the most since 1987, "
+    "according to the Chilean weather service. President Gabriel Boric will visit the region on Wednesday.",
+)
+FRENCH = (
+    "Inondations à Valparaiso",
+    "De fortes pluies ont inondé 1.250 logements à Valparaiso mardi, a déclaré la ministre chilienne de "
+    "l'Intérieur Carolina Toha, et 37 personnes ont été hospitalisées. Les précipitations ont atteint 182,5 "
+    "millimètres en 24 heures, un record depuis 1987, selon le service météorologique chilien. Le président "
+    "Gabriel Boric se rendra dans la région mercredi.",
+)
+OTHER = (
+    "Rate decision in Frankfurt",
+    "The European Central Bank kept its deposit rate at 3.75 percent on Thursday, President Christine Lagarde "
+    "told reporters in Frankfurt, adding that inflation of 2.9 percent in the euro area was still too high.",
+)
+SPANISH_FOLLOW_UP = (
+    "Valparaíso cuenta los daños",
+    "Dos días después de las lluvias que inundaron 1.250 viviendas en Valparaíso, la alcaldesa Camila Nieto "
+    "pidió 4.000 millones de pesos al Gobierno. El presidente Gabriel Boric recorrió Viña del Mar y Quilpué, "
+    "donde 12 familias siguen en albergues, y la Onemi mantiene la alerta roja en 3 comunas hasta el viernes.",
+)
+
+
+def story(
+    uri: str,
+    text: tuple[str, str],
+    language: str,
+    at: float,
+    line: int,
+    version: str | None = "1",
+    entities: list[Entity] | None = None,
+) -> EnrichedStory:
+    headline, body = text
+    item: dict[str, Any] = {"uri": uri, "headlines": [{"role": "main", "value": headline}], "bodies": []}
+    item["bodies"].append({"role": "main", "contenttype": "text/plain", "value": body, "charcount": len(body)})
+    if version is not None:
+        item["version"] = version
+    enrichment = Enrichment(
+        language=LanguageTag(language, 1.0),
+        entities=[],
+        merged_entities=entities or [],
+        entities_model=None,
+        entities_tagged_chars=None,
+        dedup=DedupTag("", "new"),
+        cleaning={},
+        source=FileSource("wire.jsonl", line),
+        received_at=at,
+        timings={},
+        pipeline_version="test",
+    )
+    return EnrichedStory(item=item, enrichment=enrichment)
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [("1,250", "1250"), ("1.250", "1250"), ("182.5", "182.5"), ("182,5", "182.5"), ("0037", "37"), ("7", None)],
+)
+def test_numbers_normalise_across_conventions(written: str, normal: str | None) -> None:
+    assert normal_number(written) == normal
+
+
+def test_a_name_has_one_skeleton_across_scripts_and_spellings() -> None:
+    assert name_skeleton("Putin") == name_skeleton("Путин") == name_skeleton("Poutine") == "ptn"
+    assert name_skeleton("Tohá") == name_skeleton("Toha")
+    assert name_skeleton("Li") is None
+
+
+def test_evidence_shares_numbers_and_names_across_languages_but_not_words() -> None:
+    english = set(evidence(" ".join(ENGLISH), "en"))
+    french = set(evidence(" ".join(FRENCH), "fr"))
+    shared = english & french
+    assert {kind_of(key) for key in shared} == {KIND_NUMBER, KIND_NAME}
+    assert sum(kind_of(key) == KIND_NUMBER for key in shared) >= 4  # 1250, 37, 182.5, 24, 1987
+    assert any(kind_of(key) == KIND_WORD for key in english)
+
+
+def test_sentence_initial_and_lower_case_words_are_not_names() -> None:
+    keys = evidence("Heavy rain fell. Heavy clouds stayed over Valparaiso and heavy winds blew.", "en")
+    names = {key for key in keys if kind_of(key) == KIND_NAME}
+    assert names == {key for key in evidence("over Valparaiso", "en") if kind_of(key) == KIND_NAME}
+
+
+def test_a_translation_joins_the_thread_of_its_original_and_is_flagged() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    settings = ThreadSettings()
+    first = assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
+    other = assign(story("urn:en:2", OTHER, "en", 1001.0, 2), state, settings, index)
+    french = assign(story("urn:fr:1", FRENCH, "fr", 1002.0, 3), state, settings, index)
+
+    assert first.thread.id == thread_id("urn:en:1", "1")
+    assert first.thread.similarity == 0.0 and first.thread.size == 1
+    assert other.thread.id != first.thread.id
+    assert french.thread.id == first.thread.id
+    assert french.thread.size == 2 and french.thread.languages == ["en", "fr"]
+    assert french.thread.first.uri == "urn:en:1"
+    assert french.translation_of is not None and french.translation_of.uri == "urn:en:1"
+    assert french.translation_of.similarity >= settings.translation
+    assert first.translation_of is None and other.translation_of is None
+
+
+def test_a_follow_up_joins_the_thread_without_being_a_translation() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    settings = ThreadSettings()
+    first = assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
+    assign(story("urn:en:2", OTHER, "en", 1001.0, 2), state, settings, index)
+    follow = assign(story("urn:es:1", SPANISH_FOLLOW_UP, "es", 1002.0, 3), state, settings, index)
+    assert follow.thread.id == first.thread.id
+    assert follow.translation_of is None
+
+
+def test_a_new_version_stays_in_its_story_thread() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    settings = ThreadSettings()
+    first = assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
+    update = assign(story("urn:en:1", OTHER, "en", 1005.0, 2, version="2"), state, settings, index)
+    assert update.thread.id == first.thread.id
+    assert update.thread.similarity == 1.0 and update.thread.size == 2
+    summary = thread_summary(state, first.thread.id)
+    assert summary is not None
+    assert [m["version"] for m in summary["members"]] == ["1", "2"]
+    assert summary["first_seen"] == 1000.0 and summary["last_seen"] == 1005.0
+
+
+def test_a_replayed_message_gets_its_decision_back_and_changes_nothing() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    settings = ThreadSettings()
+    assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
+    french = assign(story("urn:fr:1", FRENCH, "fr", 1002.0, 2), state, settings, index)
+    before, size = copy.deepcopy(state), len(index)
+    again = assign(story("urn:fr:1", FRENCH, "fr", 1002.0, 2), state, settings, index)
+    assert again == french
+    assert state == before and len(index) == size
+
+
+def test_an_index_rebuilt_from_the_state_decides_as_the_live_one() -> None:
+    settings = ThreadSettings()
+    live_state: dict[str, Any] = {}
+    live = ThreadIndex()
+    for line, (uri, text, language) in enumerate([("urn:en:1", ENGLISH, "en"), ("urn:en:2", OTHER, "en")], start=1):
+        assign(story(uri, text, language, 1000.0 + line, line), live_state, settings, live)
+    rebuilt = ThreadIndex()
+    rebuilt.rebuild(copy.deepcopy(live_state).items())
+    rebuilt_state = copy.deepcopy(live_state)
+    new = story("urn:fr:1", FRENCH, "fr", 1010.0, 3)
+    assert assign(new, live_state, settings, live) == assign(new, rebuilt_state, settings, rebuilt)
+    assert live_state == rebuilt_state
+
+
+def test_stories_out_of_the_window_are_forgotten_with_their_state() -> None:
+    settings = ThreadSettings(window_seconds=3600.0)
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    first = assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
+    later = assign(story("urn:fr:1", FRENCH, "fr", 1000.0 + 3601.0, 2), state, settings, index)
+    assert later.thread.id != first.thread.id and later.translation_of is None
+    assert not any(key.endswith("urn:en:1") or key == "t:" + first.thread.id for key in state)
+    assert not any(key.startswith("m:wire.jsonl:1#") for key in state) and len(index) == 1
+
+
+def test_linked_people_and_organisations_count_as_evidence_places_by_name_only() -> None:
+    def linked(entity_type: str) -> set[int]:
+        entity = Entity("X", entity_type, 1, "body", 0, 1.0, "http://www.wikidata.org/entity/Q7747", ["x"])  # type: ignore[arg-type]
+        return set(story_evidence(story("urn:en:1", ("", "no names here"), "en", 0.0, 1, entities=[entity])))
+
+    unlinked = set(story_evidence(story("urn:en:1", ("", "no names here"), "en", 0.0, 1)))
+    assert {kind_of(key) for key in linked("PER") - unlinked} == {KIND_ENTITY}
+    assert linked("ORG") == linked("PER")
+    assert linked("LOC") == unlinked
+
+
+def test_a_translation_states_the_same_numbers() -> None:
+    english = evidence(" ".join(ENGLISH), "en")
+    assert numbers_agree(evidence(" ".join(FRENCH), "fr"), english)
+    assert not numbers_agree(evidence(" ".join(SPANISH_FOLLOW_UP), "es"), english)
+    assert not numbers_agree(evidence("Sans chiffres", "fr"), evidence("Without numbers", "en"))
