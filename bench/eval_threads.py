@@ -1,0 +1,321 @@
+"""Measure story threads and translated copies on SemEval-2022 Task 8 pairs (docs/threads.md).
+
+Reads ``$WIRESTREAM_SHARED/eval/semeval2022-task8/pairs.csv`` (default ``<repo>/../shared``; its
+``SOURCE.md`` says what it is). Every distinct article becomes a raw story and the whole set goes
+through the pipeline's stages in one run, as a wire would deliver it: ``prepare`` → ``deduplicate``
+→ ``enrich`` (entities and links) → ``agents.threads.assign``, in the order of the article ids (a
+machine translation, id ``<number><lang>``, comes right after its original). A story dedup drops
+as a copy counts as being in its original's thread.
+
+Scored, on two halves of the pairs split by a hash of ``pair_id`` (``tuning``: the first byte of
+blake2b(pair_id) is even; ``held-out``: odd), and likewise the (original, translation) pairs by
+the original's id:
+
+- threads: a pair labelled the same story (Overall ≤ 1.5) should share a thread, a pair labelled
+  different (Overall ≥ 2.5) should not; precision, recall, F1 for same- and cross-language pairs;
+- translations: share of (original, translation) pairs where the translation is flagged
+  ``translation_of`` its original; flags between the two stories of a different-story pair; and
+  flags on articles that are not machine translations (ids without a language suffix: scraped
+  articles, each the work of its outlet), which the pairs alone would not show.
+
+Thresholds are swept and chosen on the tuning half only (best sum of the two thread F1s; the
+lowest translation threshold with false flags ≤ 1 % of different-story pairs and ≤ 1 % of the
+non-translations), then both halves
+are reported at the choice and at the shipped defaults. The stages before threads run once and
+are cached (``--cache``); the sweep reruns only the thread stage.
+
+    WIRESTREAM_SHARED=/path/to/shared .venv/bin/python bench/eval_threads.py [--cache FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from corpus import shared_dir  # noqa: E402
+
+from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence  # noqa: E402
+from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict  # noqa: E402
+
+SAME, DIFFERENT = 1.5, 2.5
+PRECISION_FLOOR = 0.80
+csv.field_size_limit(10_000_000)
+
+
+@dataclass(slots=True)
+class Pair:
+    first: str
+    second: str
+    cross: bool
+    overall: float
+    half: str
+
+
+def half_of(key: str) -> str:
+    return "tuning" if hashlib.blake2b(key.encode(), digest_size=1).digest()[0] % 2 == 0 else "held-out"
+
+
+def load(path: Path) -> tuple[dict[str, tuple[str, str]], list[Pair]]:
+    articles: dict[str, tuple[str, str]] = {}
+    pairs: list[Pair] = []
+    with path.open(encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(stream):
+            first, second = row["pair_id"].split("_")
+            articles[first] = (row["lang1"], row["text1"])
+            articles[second] = (row["lang2"], row["text2"])
+            cross = row["lang1"] != row["lang2"]
+            pairs.append(Pair(first, second, cross, float(row["Overall"]), half_of(row["pair_id"])))
+    return articles, pairs
+
+
+def arrival_order(article: str) -> tuple[int, str]:
+    number = re.match(r"\d+", article)
+    assert number is not None
+    return int(number.group()), article[number.end() :]
+
+
+def translations(articles: dict[str, Any]) -> list[tuple[str, str]]:
+    """(original, machine translation) pairs whose both articles are in the file."""
+    found = []
+    for article in articles:
+        number = re.match(r"\d+", article)
+        if number and number.group() != article and number.group() in articles:
+            found.append((number.group(), article))
+    return sorted(found)
+
+
+def run_stages(articles: dict[str, tuple[str, str]], cache: Path | None) -> list[dict[str, Any]]:
+    """Each article through prepare → deduplicate → enrich; one record per article, in arrival order:
+    ``{"article", "enriched"}`` or ``{"article", "duplicate_of": uri}``."""
+    if cache is not None and cache.exists():
+        return [orjson.loads(line) for line in cache.read_bytes().splitlines()]
+    from agents import cleaning, entities, language
+    from agents.clean import prepare
+    from agents.dedup import NearDedup, deduplicate
+    from agents.entities import enrich_or_dead_letter
+    from schemas.records import DuplicateNotice, FileSource, StoryInFlight
+
+    cleaning.warm_up()
+    language.warm_up()
+    entities.warm_up()
+    state: dict[str, Any] = {}
+    near = NearDedup()
+    out: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for position, article in enumerate(sorted(articles, key=arrival_order)):
+        lang, text = articles[article]
+        payload = orjson.dumps({"uri": f"urn:semeval:{article}", "language": lang, "body_text": text})
+        at = 1_600_000_000.0 + position
+        for outcome in prepare(payload, None, FileSource("pairs.csv", position + 1), at, 10_000_000):
+            if not isinstance(outcome, StoryInFlight):
+                out.append({"article": article, "dead": True})
+                continue
+            decided = deduplicate(outcome, state, 1e9, near)
+            if isinstance(decided, DuplicateNotice):
+                out.append({"article": article, "duplicate_of": decided.duplicate_of.uri})
+                continue
+            (enriched,) = enrich_or_dead_letter([decided], "eval")
+            out.append({"article": article, "enriched": orjson.loads(orjson.dumps(enriched))})
+        if position % 200 == 0:
+            print(f"  stages: {position}/{len(articles)} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if cache is not None:
+        cache.write_bytes(b"\n".join(orjson.dumps(record) for record in out))
+    return out
+
+
+def enriched_from(data: dict[str, Any]) -> EnrichedStory:
+    """Just what the thread stage reads."""
+    e = data["enrichment"]
+    enrichment = Enrichment(
+        language=LanguageTag.from_dict(e["language"]),
+        entities=[],
+        merged_entities=[Entity.from_dict(entity) for entity in e["merged_entities"]],
+        entities_model=e["entities_model"],
+        entities_tagged_chars=e["entities_tagged_chars"],
+        dedup=None,  # type: ignore[arg-type]
+        cleaning={},
+        source=source_from_dict(e["source"]),
+        received_at=float(e["received_at"]),
+        timings={},
+        pipeline_version="eval",
+    )
+    return EnrichedStory(item=data["item"], enrichment=enrichment)
+
+
+@dataclass(slots=True)
+class Outcome:
+    thread: dict[str, str]  # article -> thread id
+    translation_of: dict[str, str]  # article -> article it translates
+    seconds: float
+
+
+def thread_run(records: list[dict[str, Any]], settings: ThreadSettings, keys: dict[str, list[int]]) -> Outcome:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    thread: dict[str, str] = {}
+    translated: dict[str, str] = {}
+    by_uri: dict[str, str] = {}
+    spent = 0.0
+    for record in records:
+        article = record["article"]
+        if "enriched" in record:
+            story = record["story"]
+            started = time.perf_counter()
+            decision = assign(story, state, settings, index, keys[article])
+            spent += time.perf_counter() - started
+            thread[article] = decision.thread.id
+            by_uri[story.item["uri"]] = article
+            if decision.translation_of is not None:
+                translated[article] = by_uri[decision.translation_of.uri]
+        elif "duplicate_of" in record:
+            original = by_uri.get(record["duplicate_of"])
+            if original is not None:
+                thread[article] = thread[original]
+    return Outcome(thread, translated, spent)
+
+
+def thread_scores(outcome: Outcome, pairs: list[Pair], half: str, cross: bool) -> tuple[float, float, float, int, int]:
+    tp = fp = fn = positives = negatives = 0
+    for pair in pairs:
+        if pair.half != half or pair.cross != cross or SAME < pair.overall < DIFFERENT:
+            continue
+        shared = outcome.thread.get(pair.first) is not None and outcome.thread.get(pair.first) == outcome.thread.get(
+            pair.second
+        )
+        if pair.overall <= SAME:
+            positives += 1
+            tp += shared
+            fn += not shared
+        else:
+            negatives += 1
+            fp += shared
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1, positives, negatives
+
+
+def translation_scores(
+    outcome: Outcome, pairs: list[Pair], originals: list[tuple[str, str]], half: str
+) -> tuple[float, int, int, int, int, int, int]:
+    """Share of the half's translations flagged with their original (and how many of how many);
+    flags between the stories of its different-story pairs (and of how many pairs); flags on its
+    articles that are not machine translations (no language suffix; and of how many)."""
+    mine = [(o, t) for o, t in originals if half_of(o) == half]
+    found = sum(outcome.translation_of.get(t) == o for o, t in mine)
+    different = [p for p in pairs if p.half == half and p.overall >= DIFFERENT]
+    false_flags = sum(
+        outcome.translation_of.get(p.first) == p.second or outcome.translation_of.get(p.second) == p.first
+        for p in different
+    )
+    plain = [a for a in outcome.thread if a.isdigit() and half_of(a) == half]
+    flagged_plain = sum(a in outcome.translation_of for a in plain)
+    return found / max(1, len(mine)), found, len(mine), false_flags, len(different), flagged_plain, len(plain)
+
+
+def report(name: str, outcome: Outcome, pairs: list[Pair], originals: list[tuple[str, str]]) -> None:
+    print(f"\n{name}")
+    print("| half | pairs | n same / different | precision | recall | F1 |")
+    print("|---|---|---:|---:|---:|---:|")
+    for half in ("tuning", "held-out"):
+        for cross in (False, True):
+            p, r, f, pos, neg = thread_scores(outcome, pairs, half, cross)
+            kind = "cross-language" if cross else "same-language"
+            print(f"| {half} | {kind} | {pos} / {neg} | {p:.3f} | {r:.3f} | {f:.3f} |")
+    print("\n| half | translations found | false flags on different-story pairs | flags on non-translations |")
+    print("|---|---:|---:|---:|")
+    for half in ("tuning", "held-out"):
+        share, found, total, false_flags, different, plain_flags, plain = translation_scores(
+            outcome, pairs, originals, half
+        )
+        print(
+            f"| {half} | {share:.3f} ({found}/{total}) | {false_flags}/{different} ({false_flags / different:.1%}) "
+            f"| {plain_flags}/{plain} ({plain_flags / plain:.1%}) |"
+        )
+    flagged = len(outcome.translation_of)
+    right = sum(1 for t, o in outcome.translation_of.items() if re.match(r"\d+", t).group() == o)  # type: ignore[union-attr]
+    print(f"\nall flags: {flagged}, of which {right} point at the story's actual original")
+    threads = set(outcome.thread.values())
+    print(f"threads: {len(threads)} for {len(outcome.thread)} stories")
+
+
+def sweep(
+    records: list[dict[str, Any]], keys: dict[str, list[int]], pairs: list[Pair], originals: list[tuple[str, str]]
+) -> ThreadSettings:
+    """Thresholds chosen on the tuning half: the thread thresholds with the highest summed recall
+    whose precision is at least ``PRECISION_FLOOR`` on both kinds of pairs (the best summed F1 if
+    none is); the lowest translation threshold with false flags on ≤ 1 % of different-story pairs
+    and on ≤ 1 % of the articles that are not machine translations."""
+    grid = [round(0.10 + 0.05 * step, 2) for step in range(8)]
+    print("\nsweep (tuning half): same-language × cross-language threshold → P/R same-language, P/R cross-language")
+    scored = []
+    for same, cross in itertools.product(grid, grid):
+        outcome = thread_run(records, ThreadSettings(same_language=same, cross_language=cross, translation=2.0), keys)
+        p_same, r_same, f_same, _, _ = thread_scores(outcome, pairs, "tuning", False)
+        p_cross, r_cross, f_cross, _, _ = thread_scores(outcome, pairs, "tuning", True)
+        print(f"  {same:.2f} × {cross:.2f}: {p_same:.3f}/{r_same:.3f}  {p_cross:.3f}/{r_cross:.3f}")
+        floor = min(p_same, p_cross) >= PRECISION_FLOOR
+        scored.append((floor, r_same + r_cross if floor else f_same + f_cross, -same, -cross))
+    _, _, same, cross = max(scored)
+    translation = 2.0
+    print("\nsweep (tuning half): translation threshold → found / false flags / flags on non-translations")
+    for step in range(12):
+        threshold = round(0.15 + 0.05 * step, 2)
+        settings = ThreadSettings(same_language=2.0, cross_language=2.0, translation=threshold)
+        share, _, _, false_flags, different, plain_flags, plain = translation_scores(
+            thread_run(records, settings, keys), pairs, originals, "tuning"
+        )
+        print(f"  {threshold:.2f}: {share:.3f} / {false_flags}/{different} / {plain_flags}/{plain}")
+        if false_flags <= 0.01 * different and plain_flags <= 0.01 * plain and translation == 2.0:
+            translation = threshold
+    return ThreadSettings(same_language=-same, cross_language=-cross, translation=translation)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pairs", type=Path, default=shared_dir() / "eval" / "semeval2022-task8" / "pairs.csv")
+    parser.add_argument("--cache", type=Path, default=None, help="JSON Lines of the stages before threads")
+    parser.add_argument("--no-sweep", action="store_true", help="only the shipped defaults")
+    args = parser.parse_args()
+    articles, pairs = load(args.pairs)
+    originals = translations(articles)
+    print(
+        f"{len(articles)} articles, {len(pairs)} pairs; tuning half {sum(p.half == 'tuning' for p in pairs)} pairs, "
+        f"{sum(half_of(o) == 'tuning' for o, _ in originals)}/{len(originals)} translation pairs"
+    )
+    records = run_stages(articles, args.cache)
+    enriched, dropped = sum("enriched" in r for r in records), sum("duplicate_of" in r for r in records)
+    dead = sum("dead" in r for r in records)
+    print(f"stages: {enriched} enriched, {dropped} dropped by dedup, {dead} dead letters")
+    for record in records:
+        if "enriched" in record:
+            record["story"] = enriched_from(record["enriched"])
+    defaults = ThreadSettings()
+    keys = {r["article"]: story_evidence(r["story"], defaults.words) for r in records if "story" in r}
+
+    if not args.no_sweep:
+        chosen = sweep(records, keys, pairs, originals)
+        report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals)
+    outcome = thread_run(records, defaults, keys)
+    report(f"at the shipped defaults {defaults}", outcome, pairs, originals)
+    stories = sum("story" in r for r in records)
+    print(f"\nthread stage: {1000 * outcome.seconds / stories:.3f} ms a story ({stories} stories in one window)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
