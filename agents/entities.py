@@ -81,9 +81,13 @@ def tagged_part(body: str, max_chars: int = MAX_TAGGED_CHARS) -> str:
 
 
 def enrich(
-    stories: Sequence[StoryInFlight], pipeline_version: str, max_chars: int = MAX_TAGGED_CHARS
+    stories: Sequence[StoryInFlight],
+    pipeline_version: str,
+    max_chars: int = MAX_TAGGED_CHARS,
+    ninjs_version: str = "2.2",
 ) -> list[EnrichedStory]:
-    """Tag a batch of stories and build their enriched envelopes (ninjs 2.2 item + enrichment)."""
+    """Tag a batch of stories and build their enriched envelopes (a ninjs ``item`` of
+    ``ninjs_version`` + ``enrichment``)."""
     started = time.perf_counter()
     mentions = tag_entities(stories, max_chars)
     per_story = (time.perf_counter() - started) / max(1, len(stories))
@@ -95,7 +99,7 @@ def enrich(
         model = model_name(story.language.code)
         tagged_chars = len(tagged_part(story.clean.body, max_chars)) if model else None
         enriched.append(
-            build_enriched(story, kept, pipeline_version, model, entities, tagged_chars, points=linker().points)
+            build_enriched(story, kept, pipeline_version, model, entities, tagged_chars, ninjs_version, linker().points)
         )
     return enriched
 
@@ -105,18 +109,20 @@ def enrich_or_dead_letter(
     pipeline_version: str,
     entities_enabled: bool = True,
     max_chars: int = MAX_TAGGED_CHARS,
+    ninjs_version: str = "2.2",
 ) -> list[EnrichedStory | DeadLetter]:
     """``enrich`` a batch; if the batch fails, retry story by story so one bad story
     becomes a dead letter and the rest go on."""
     if not entities_enabled:
-        return [build_enriched(story, [], pipeline_version, points=linker().points) for story in stories]
+        points = linker().points
+        return [build_enriched(s, [], pipeline_version, ninjs_version=ninjs_version, points=points) for s in stories]
     try:
-        return list(enrich(stories, pipeline_version, max_chars))
+        return list(enrich(stories, pipeline_version, max_chars, ninjs_version))
     except Exception:  # noqa: BLE001
         outcomes: list[EnrichedStory | DeadLetter] = []
         for story in stories:
             try:
-                outcomes.extend(enrich([story], pipeline_version, max_chars))
+                outcomes.extend(enrich([story], pipeline_version, max_chars, ninjs_version))
             except Exception as error:  # noqa: BLE001
                 outcomes.append(dead_letter(error, "entities", encode(story), story.source, time.time()))
         return outcomes

@@ -33,16 +33,23 @@ def schema_path(version: str) -> Path:
     return IPTC_NINJS / "specification" / f"ninjs-schema_{version}.json"
 
 
+def registry() -> Registry[Any]:
+    """The official ninjs schemas of :data:`VERSIONS` and the GeoJSON schema a place's point refers
+    to (``geojson`` / ``geoJSON``), from the local copies, by the URIs schemas refer to them with."""
+    schemas = [json.loads(schema_path(version).read_text(encoding="utf-8")) for version in VERSIONS]
+    schemas.append(json.loads((IPTC_NINJS / "validation" / "test_suite" / "GeoJSON-schema.json").read_text("utf-8")))
+    return Registry().with_resources((s["$id"].rstrip("#"), Resource.from_contents(s)) for s in schemas)
+
+
 def validator(version: str) -> jsonschema.Draft202012Validator:
-    """A validator for the official ninjs ``version`` schema, with formats checked and the GeoJSON
-    schema (``geojson`` / ``geoJSON`` of a place) resolved from the local copy."""
-    geojson = json.loads((IPTC_NINJS / "validation" / "test_suite" / "GeoJSON-schema.json").read_text("utf-8"))
-    registry: Registry[Any] = Registry().with_resource(geojson["$id"], Resource.from_contents(geojson))
-    return jsonschema.Draft202012Validator(
-        json.loads(schema_path(version).read_text(encoding="utf-8")),
-        registry=registry,
-        format_checker=jsonschema.FormatChecker(),
-    )
+    """A validator for the official ninjs ``version`` schema, with formats checked."""
+    return envelope_validator(json.loads(schema_path(version).read_text(encoding="utf-8")))
+
+
+def envelope_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A validator for ``schema`` (one referring to the official ninjs schemas by URI, such as
+    ``schemas/enriched_story.schema.json``), with formats checked and no network."""
+    return jsonschema.Draft202012Validator(schema, registry=registry(), format_checker=jsonschema.FormatChecker())
 
 
 def place_points(item: dict[str, Any]) -> tuple[int, int]:

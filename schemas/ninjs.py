@@ -10,13 +10,12 @@ camelCase names of :data:`NAMES_30` (docs/formats.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 
 from schemas.records import AgencyTag, DedupTag, EnrichedStory, Enrichment, Entity, Mention, StoryInFlight
 
-NinjsVersion = Literal["2.2", "3.0"]
 #: The ninjs versions ``item`` can be written in; the first is the default.
-NINJS_VERSIONS: Final[tuple[NinjsVersion, ...]] = ("2.2", "3.0")
+NINJS_VERSIONS: Final = ("2.2", "3.0")
 #: The properties wirestream writes whose ninjs 3.0 name differs from the 2.2 one (every other
 #: property, and every value, is the same in both).
 NAMES_30: Final[Mapping[str, str]] = {
@@ -38,11 +37,21 @@ _PUBSTATUS = {"usable", "withheld", "canceled"}
 
 
 def build_item(
-    story: StoryInFlight, entities: list[Entity], version: NinjsVersion = "2.2", points: Points | None = None
+    story: StoryInFlight, entities: list[Entity], version: str = "2.2", points: Points | None = None
 ) -> dict[str, Any]:
-    """The ninjs object of ``version`` for a story: clean text, detected language, entities, and a
-    GeoJSON point on every place whose URI has a position in ``points``."""
-    return _BUILDERS[version](story, entities, points or {})
+    """The ninjs object of ``version`` (one of :data:`NINJS_VERSIONS`) for a story: clean text,
+    detected language, entities, and a GeoJSON point on every place whose URI has a position in
+    ``points``."""
+    builder = _BUILDERS.get(version)
+    if builder is None:
+        raise ValueError(f"ninjs version {version!r} is not one of {', '.join(NINJS_VERSIONS)}")
+    return builder(story, entities, points or {})
+
+
+def item_versioncreated(item: Mapping[str, Any]) -> str | None:
+    """The ``versioncreated`` time of an item of any version we write."""
+    value = item.get("versioncreated", item.get(NAMES_30["versioncreated"]))
+    return value if isinstance(value, str) else None
 
 
 def _item_22(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
@@ -133,7 +142,7 @@ def build_enriched(
     entities_model: str | None = None,
     entities: list[Entity] | None = None,
     entities_tagged_chars: int | None = None,
-    ninjs_version: NinjsVersion = "2.2",
+    ninjs_version: str = "2.2",
     points: Points | None = None,
 ) -> EnrichedStory:
     """The enriched envelope for a story that passed dedup: ``mentions`` are every kept

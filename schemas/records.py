@@ -371,7 +371,8 @@ class Enrichment:
 
 @dataclass(slots=True)
 class EnrichedStory:
-    """``stories.enriched``: ``item`` is a ninjs 2.2 object, ``enrichment`` the rest."""
+    """``stories.enriched``: ``item`` is a ninjs 2.2 or 3.0 object (``WIRESTREAM_NINJS_VERSION``),
+    ``enrichment`` the rest."""
 
     item: dict[str, Any]
     enrichment: Enrichment

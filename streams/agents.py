@@ -16,6 +16,7 @@ from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
 from agents.entity_models import model_key
 from schemas.codec import decode
+from schemas.ninjs import item_versioncreated
 from schemas.records import DeadLetter, DuplicateNotice, KafkaSource, Stage, StoryInFlight
 
 if TYPE_CHECKING:
@@ -137,7 +138,13 @@ def register_entities(wiring: Wiring) -> None:
         # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
         # fetching, sending and running the other agents meanwhile. Without a model there is nothing
         # worth the hand-off (~0.1 ms).
-        args = (stories, wiring.pipeline_version, settings.entities_enabled, settings.entities_max_chars)
+        args = (
+            stories,
+            wiring.pipeline_version,
+            settings.entities_enabled,
+            settings.entities_max_chars,
+            settings.ninjs_version,
+        )
         heavy = settings.entities_enabled and model_key(stories[0].language.code) is not None
         outcomes = await asyncio.to_thread(enrich_or_dead_letter, *args) if heavy else enrich_or_dead_letter(*args)
         for outcome in outcomes:
@@ -151,7 +158,7 @@ def register_entities(wiring: Wiring) -> None:
                 outcome.item["uri"],
                 outcome,
                 received_at=outcome.enrichment.received_at,
-                versioncreated=outcome.item.get("versioncreated"),
+                versioncreated=item_versioncreated(outcome.item),
             )
 
     @app.agent(topics.unique, name="entities")

@@ -97,7 +97,11 @@ class OfflineRun:
         """Tag and write the stories waiting for the entity stage."""
         batch, self._pending = self._pending, []
         for outcome in enrich_or_dead_letter(
-            batch, self.version, self.settings.entities_enabled, self.settings.entities_max_chars
+            batch,
+            self.version,
+            self.settings.entities_enabled,
+            self.settings.entities_max_chars,
+            self.settings.ninjs_version,
         ):
             self._write(outcome)
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from schemas.ninjs import NINJS_VERSIONS
+
 ENV_PREFIX = "WIRESTREAM_"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
@@ -130,6 +132,10 @@ class Settings:
     entities_batch_size: int = _setting(
         16, "Stories tagged per batch by `wirestream enrich` (the worker tags one at a time)."
     )
+    ninjs_version: str = _setting(
+        "2.2",
+        "IPTC ninjs version of the enriched record's `item`: `2.2` or `3.0` (camelCase names; docs/formats.md).",
+    )
     fetch_max_wait_ms: int = _setting(
         50,
         "Longest a fetch request waits on the broker for new records (ms); Faust fixes 1500, which stalls a "
@@ -222,6 +228,8 @@ class Settings:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
         if self.language_short_text_model not in ("full", "lite", "off"):
             _fail("language_short_text_model", self.language_short_text_model, "full, lite or off")
+        if self.ninjs_version not in NINJS_VERSIONS:
+            _fail("ninjs_version", self.ninjs_version, " or ".join(NINJS_VERSIONS))
         if self.log_level not in _LOG_LEVELS:
             _fail("log_level", self.log_level, "one of " + ", ".join(_LOG_LEVELS))
         if not self.store.startswith(("memory://", "rocksdb://")):

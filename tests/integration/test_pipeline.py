@@ -26,6 +26,8 @@ pytestmark = pytest.mark.integration
 
 SAMPLES = REPO / "samples" / "stories.jsonl"
 ENRICHED_DUMP = Path(os.environ.get("WIRESTREAM_ENRICHED_DUMP", REPO / ".local" / "test-output" / "enriched.jsonl"))
+#: Where the enriched records of each ninjs version are kept for the CI contract check (.ci/run).
+ENRICHED_DUMPS = {"2.2": ENRICHED_DUMP, "3.0": ENRICHED_DUMP.with_name(f"{ENRICHED_DUMP.stem}-ninjs-3.0.jsonl")}
 
 
 def outputs(settings: Settings) -> list[str]:
@@ -47,12 +49,19 @@ def by_topic(records: list[tuple[str, dict[str, Any]]], settings: Settings) -> d
     return grouped
 
 
-def dump_enriched(records: list[dict[str, Any]]) -> None:
-    """Keep the enriched records for the CI check that validates them against ninjs 2.2."""
-    ENRICHED_DUMP.parent.mkdir(parents=True, exist_ok=True)
-    with ENRICHED_DUMP.open("ab") as stream:
+def dump_enriched(records: list[dict[str, Any]], version: str) -> None:
+    """Keep the enriched records for the CI check that validates them against ninjs ``version``,
+    and validate them here too when the official schemas are at hand (always on CI)."""
+    path = ENRICHED_DUMPS[version]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as stream:
         for record in records:
             stream.write(orjson.dumps(record) + b"\n")
+    if IPTC_NINJS.exists() or os.environ.get("CI"):
+        validator = ninjs_validator(version)
+        for record in records:
+            errors = [e.message for e in validator.iter_errors(record["item"])]
+            assert not errors, (record["item"]["uri"], errors)
 
 
 def test_samples_end_to_end(settings: Settings, start_worker: Any) -> None:
@@ -92,14 +101,8 @@ def test_samples_end_to_end(settings: Settings, start_worker: Any) -> None:
     assert "Christine Lagarde" in people
     french = next(r for r in enriched if r["item"]["uri"] == "urn:wirestream:sample:nucleaire")
     assert "Bruno Le Maire" in {p["name"] for p in french["item"].get("people", [])}
-    dump_enriched(enriched)
-
     assert any("geojson" in place for r in enriched for place in r["item"].get("places", []))
-    if IPTC_NINJS.exists() or os.environ.get("CI"):
-        validator = ninjs_validator("2.2")
-        for record in enriched:
-            errors = [e.message for e in validator.iter_errors(record["item"])]
-            assert not errors, (record["item"]["uri"], errors)
+    dump_enriched(enriched, "2.2")
 
 
 def test_bad_input_goes_to_dead_letter_and_worker_goes_on(settings: Settings, start_worker: Any) -> None:
@@ -181,7 +184,9 @@ def _comparable(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tmp_path: Path) -> None:
-    """The same stories through Kafka and through ``wirestream enrich`` give the same records."""
+    """The same stories through Kafka and through ``wirestream enrich`` give the same records, here
+    written in ninjs 3.0 (``test_samples_end_to_end`` runs the default, 2.2)."""
+    settings = settings.with_overrides(ninjs_version="3.0")
     run(ensure_topics(settings))
     start_worker(settings)
     payloads = sample_payloads()
@@ -202,6 +207,10 @@ def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tm
         )
         assert streamed == offline, name
         assert streamed, name
+    enriched = [r for t, r in records if t == settings.topic_enriched]
+    assert all("versionCreated" in r["item"] and "versioncreated" not in r["item"] for r in enriched)
+    assert any("geoJSON" in place for r in enriched for place in r["item"].get("places", []))
+    dump_enriched(enriched, "3.0")
 
 
 def test_two_workers_share_partitions(settings: Settings, start_worker: Any) -> None:

@@ -7,13 +7,16 @@ resolved from IPTC's local copy. Skips when the shared folder is missing, fails 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+import schemas
 from agents.linking import linker
-from bench.check_ninjs import IPTC_NINJS, validator
-from schemas.ninjs import NINJS_VERSIONS, build_item
+from bench.check_ninjs import IPTC_NINJS, envelope_validator, validator
+from schemas.ninjs import NINJS_VERSIONS, build_enriched, build_item
 from tests.shared.test_shared_fixtures import require_shared
 from tests.unit.test_ninjs import entities, full_story
 
@@ -47,3 +50,14 @@ def test_the_geojson_schema_is_applied_to_points(version: Any, key: str) -> None
     item = build_item(full_story(), entities(), version, linker().points)
     item["places"][0][key]["coordinates"] = [2.3488]
     assert list(validator(version).iter_errors(item))
+
+
+@pytest.mark.parametrize("version", NINJS_VERSIONS)
+def test_the_enriched_record_schema_accepts_either_version(version: Any) -> None:
+    """``schemas/enriched_story.schema.json`` holds an item of either version (and exactly one)."""
+    schema = orjson.loads((Path(schemas.__file__).parent / "enriched_story.schema.json").read_bytes())
+    enriched = build_enriched(full_story(), [], "test", None, entities(), 10, version, linker().points)
+    record = orjson.loads(orjson.dumps(enriched))
+    assert not [error.message for error in envelope_validator(schema).iter_errors(record)]
+    record["item"]["firstcreated" if version == "3.0" else "firstCreated"] = "2026-11-20T09:00:00Z"
+    assert list(envelope_validator(schema).iter_errors(record))  # a mix of the two is neither

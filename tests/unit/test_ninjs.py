@@ -12,7 +12,7 @@ import pytest
 
 from agents.entity_resolution import normalise_name, resolve
 from agents.linking import linker
-from schemas.ninjs import NAMES_30, NINJS_VERSIONS, build_enriched, build_item
+from schemas.ninjs import NAMES_30, NINJS_VERSIONS, build_enriched, build_item, item_versioncreated
 from schemas.records import (
     AgencyTag,
     CleanText,
@@ -179,6 +179,13 @@ def test_build_enriched_writes_the_version_asked_for() -> None:
     enriched = build_enriched(full_story(), [], "test", ninjs_version="3.0", points=linker().points)
     assert "versionCreated" in enriched.item and "versioncreated" not in enriched.item
     assert "versioncreated" in build_enriched(full_story(), [], "test").item
+    with pytest.raises(ValueError, match=r"ninjs version '1\.6' is not one of 2\.2, 3\.0"):
+        build_item(full_story(), [], "1.6")
+
+
+@pytest.mark.parametrize("version", NINJS_VERSIONS)
+def test_versioncreated_is_read_from_an_item_of_either_version(version: str) -> None:
+    assert item_versioncreated(build_item(full_story(), [], version)) == "2026-11-20T09:05:00Z"
 
 
 def test_every_place_with_a_sourced_position_is_on_earth() -> None:

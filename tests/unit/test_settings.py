@@ -25,9 +25,11 @@ def test_environment_overrides_and_converts() -> None:
             "WIRESTREAM_DEDUP_WINDOW_SECONDS": "3600",
             "WIRESTREAM_LOG_LEVEL": "debug",
             "WIRESTREAM_TOPIC_RAW": "wires.in",
+            "WIRESTREAM_NINJS_VERSION": "3.0",
         }
     )
     assert (settings.partitions, settings.entities_enabled, settings.dedup_window_seconds) == (8, False, 3600.0)
+    assert settings.ninjs_version == "3.0" and Settings().ninjs_version == "2.2"
     assert settings.log_level == "DEBUG"
     assert settings.topic_raw == "wires.in"
 
@@ -43,6 +45,7 @@ def test_environment_overrides_and_converts() -> None:
         ("WIRESTREAM_STORE", "redis://x", "memory:// or rocksdb://"),
         ("WIRESTREAM_TOPIC_CLEAN", "bad topic!", "Kafka topic name"),
         ("WIRESTREAM_BROKER", "nonsense", "host:port"),
+        ("WIRESTREAM_NINJS_VERSION", "3.1", "expected 2.2 or 3.0"),
     ],
 )
 def test_wrong_values_are_named_in_the_error(variable: str, value: str, expected: str) -> None:
