@@ -15,14 +15,15 @@ Two stories are compared by the cosine of their keys weighted by rarity in the w
 the index itself); across languages only the ``E``, ``N`` and ``P`` keys count. A story joins the
 thread of its best match when the similarity reaches the threshold of its kind (same language or
 across languages); it is a **translation** of a story of another language when the cross-language
-similarity reaches the translation threshold. Versions of a uri stay in its thread. Thresholds
-and the window were chosen on ``bench/eval_threads.py`` (docs/threads.md).
+similarity reaches the translation threshold and their numbers agree (:func:`numbers_agree`).
+Versions of a uri stay in its thread. The thresholds were chosen on ``bench/eval_threads.py``
+(docs/threads.md); the window is 72 hours (the eval set has no times to choose it from).
 
 :func:`assign` works on any ``MutableMapping`` (the changelog-backed table or a dict), like
 ``agents.dedup.deduplicate``; :class:`ThreadIndex` is its in-memory mirror, rebuilt from the
 state's journal. State keys:
 
-- ``m:<raw coordinates>`` the decision for a message (a replay gets it back);
+- ``m:<raw coordinates>#<uri>#<version>`` the decision for a message (a replay gets it back);
 - ``u:<uri>`` the thread of a uri; ``t:<thread id>`` a thread's summary;
 - ``j:<seq>`` the journal: one entry per story in decision order (time, keys, thread, language).
 """
@@ -46,7 +47,7 @@ from schemas.records import EnrichedStory, StoryRef, ThreadTag, TranslationRef
 
 State = MutableMapping[str, Any]
 
-#: Defaults chosen on the tuning half of ``bench/eval_threads.py`` (docs/threads.md).
+#: Thresholds chosen on the tuning half of ``bench/eval_threads.py`` (docs/threads.md).
 WINDOW_SECONDS = 72 * 3600.0
 SAME_LANGUAGE_THRESHOLD = 0.20
 CROSS_LANGUAGE_THRESHOLD = 0.15
@@ -69,7 +70,8 @@ SUMMARY_MEMBERS = 50
 SUMMARY_ENTITIES = 8
 
 #: Linked entities that count. Linked places joined different stories about one country across
-#: languages (cross-language AUC 0.815 → 0.799, docs/threads.md); places count by their names.
+#: languages (cross-language AUC 0.796 with them, 0.810 without, docs/threads.md); places count
+#: by their names.
 LINKED_TYPES = frozenset({"PER", "ORG"})
 KIND_WORD, KIND_NUMBER, KIND_NAME, KIND_ENTITY = 0, 1, 2, 3
 _KIND_SHIFT = 62
@@ -186,12 +188,6 @@ def story_evidence(story: EnrichedStory, words: int = WORD_SAMPLE) -> list[int]:
 
 
 @dataclass(slots=True)
-class _Thread:
-    id: str
-    members: int = 0
-
-
-@dataclass(slots=True)
 class Candidates:
     """Stories sharing evidence with a query: their seqs (ascending), similarities and languages."""
 
@@ -222,13 +218,14 @@ class ThreadIndex:
     _language_numbers: dict[str, int] = field(default_factory=dict)
     _thread_numbers: dict[str, int] = field(default_factory=dict)
     _dead_postings: int = 0
+    _head: int = 0  # expired entries still at the front of the per-story arrays
 
     @property
     def next_seq(self) -> int:
-        return self.first + len(self.times)
+        return self.first + len(self)
 
     def __len__(self) -> int:
-        return len(self.times)
+        return len(self.times) - self._head
 
     def live(self, seq: int) -> bool:
         return self.first <= seq < self.next_seq
@@ -252,11 +249,11 @@ class ThreadIndex:
 
     def weights(self, keys: Sequence[int]) -> list[float]:
         """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most)."""
-        total = len(self.times) + 1
+        total = len(self) + 1
         return [math.log(total / (self.document_frequency(key) + 1)) + 1.0 for key in keys]
 
     def thread_of(self, seq: int) -> str:
-        return self.thread_ids[self.threads[seq - self.first]]
+        return self.thread_ids[self.threads[seq - self.first + self._head]]
 
     def add(self, keys: Sequence[int], weights: Sequence[float], at: float, language: str, thread: str) -> int:
         """Index a story; returns its seq."""
@@ -288,7 +285,7 @@ class ThreadIndex:
     def candidates(self, keys: Sequence[int], weights: Sequence[float], not_before: float) -> Candidates:
         """Live stories at or after ``not_before`` sharing a looked-up key, with their cosine
         similarities to ``keys`` over every key and over the language-independent ones."""
-        limit = min(MAX_LOOKED_UP, max(MIN_LOOKED_UP, int(MAX_SHARE * len(self.times))))
+        limit = min(MAX_LOOKED_UP, max(MIN_LOOKED_UP, int(MAX_SHARE * len(self))))
         seqs = array("I")
         lengths: list[int] = []
         squared: list[float] = []
@@ -306,7 +303,7 @@ class ThreadIndex:
         unique, inverse = np.unique(np.frombuffer(seqs, dtype=np.uint32), return_inverse=True)
         same_dot = np.bincount(inverse, weights=np.repeat(squared, lengths))
         cross_dot = np.bincount(inverse, weights=np.repeat(cross_squared, lengths))
-        positions = unique.astype(np.int64) - self.first
+        positions = unique.astype(np.int64) - self.first + self._head
         norms = np.frombuffer(self.norms, dtype=np.float32).reshape(-1, 2)[positions]
         same_norm = math.sqrt(sum(w * w for w in weights))
         cross_norm = math.sqrt(sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD))
@@ -324,19 +321,26 @@ class ThreadIndex:
     def expire(self, cutoff: float, limit: int = EXPIRE_PER_CALL) -> list[int]:
         """Forget up to ``limit`` of the oldest stories older than ``cutoff``; returns their seqs."""
         gone: list[int] = []
-        while len(gone) < limit and self.times and self.times[0] < cutoff:
+        while len(gone) < limit and self._head < len(self.times) and self.times[self._head] < cutoff:
             gone.append(self.first)
             self.first += 1
-            del self.times[0]
-            del self.norms[:2]
-            del self.languages[0]
-            del self.threads[0]
+            self._head += 1
         self._dead_postings += len(gone)
-        if self._dead_postings > max(1024, len(self.times) // 4):
-            self._drop_dead_postings()
+        if self._dead_postings > max(1024, len(self) // 4):
+            self._compact()
         return gone
 
-    def _drop_dead_postings(self) -> None:
+    def _compact(self) -> None:
+        """Drop what expired: postings, the front of the per-story arrays, and the names of the
+        threads and languages no live story has."""
+        head = self._head
+        del self.times[:head]
+        del self.norms[: 2 * head]
+        del self.languages[:head]
+        del self.threads[:head]
+        self._head = 0
+        self.thread_ids, self._thread_numbers, self.threads = _renumbered(self.thread_ids, self.threads)
+        self.language_codes, self._language_numbers, self.languages = _renumbered(self.language_codes, self.languages)
         for key in list(self.postings):
             found = self.postings[key]
             if isinstance(found, int):
@@ -377,6 +381,14 @@ class ThreadIndex:
             keys = [int(k) for k in entry["k"]]
             fresh.add(keys, [float(w) for w in entry["w"]], float(entry["at"]), entry["l"], entry["t"])
         self.__dict__.update(fresh.__dict__)
+
+
+def _renumbered(names: list[str], numbers: array[int]) -> tuple[list[str], dict[str, int], array[int]]:
+    """``names`` cut to those ``numbers`` still use, in order, with the numbers redone to match."""
+    used = sorted(set(numbers))
+    renumber = {old: new for new, old in enumerate(used)}
+    kept = [names[old] for old in used]
+    return kept, {name: new for new, name in enumerate(kept)}, array(numbers.typecode, (renumber[n] for n in numbers))
 
 
 def _count_below(found: array[int], seq: int) -> int:

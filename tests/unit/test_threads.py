@@ -208,3 +208,21 @@ def test_a_translation_states_the_same_numbers() -> None:
     assert numbers_agree(evidence(" ".join(FRENCH), "fr"), english)
     assert not numbers_agree(evidence(" ".join(SPANISH_FOLLOW_UP), "es"), english)
     assert not numbers_agree(evidence("Sans chiffres", "fr"), evidence("Without numbers", "en"))
+
+
+def test_expired_stories_leave_the_index_and_decisions_stay_right_after_compaction() -> None:
+    settings = ThreadSettings(window_seconds=10.0)
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    for number in range(3000):
+        filler = (f"Item {number}", f"Report {number + 10_000} from Station{number} about weather.")
+        assign(story(f"urn:filler:{number}", filler, "en", float(number), number + 1), state, settings, index)
+    assert len(index) <= 11
+    assert len(index.thread_ids) < 1100 and len(index.postings) < 1100 * 8
+    assert sum(key.startswith("j:") for key in state) == len(index)
+    first = assign(story("urn:en:1", ENGLISH, "en", 3000.0, 5000), state, settings, index)
+    french = assign(story("urn:fr:1", FRENCH, "fr", 3001.0, 5001), state, settings, index)
+    assert french.thread.id == first.thread.id and french.translation_of is not None
+    rebuilt = ThreadIndex()
+    rebuilt.rebuild(state.items())
+    assert len(rebuilt) == len(index) and rebuilt.thread_of(index.next_seq - 1) == first.thread.id
