@@ -8,11 +8,10 @@ pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``
     python bench/launcher.py chain         # three such agents along the pipeline's topics: raw -> clean
                                            # -> unique -> enriched (Faust's own cost of the pipeline's hops)
 
-The stubbing is done here, by replacing the stage functions the agents call (``agents.clean.clean_text``,
-``agents.clean.detect_language``, ``streams.agents.deduplicate``, ``streams.agents.enrich_or_dead_letter``)
-before the worker starts: the product code has no benchmark switch. Parsing the payload (the validate
+The stubbed mode hands the worker a :class:`streams.pipeline.Pipeline` whose stages are identity ones
+(``_stubbed_pipeline``): the product code has no benchmark switch. Parsing the payload (the validate
 step), the three Faust hops, the (de)serialisation of the records between them and the building of the
-ninjs envelope stay: that is the plumbing this mode measures. Prints what it replaced to stderr.
+ninjs envelope stay: that is the plumbing this mode measures.
 """
 
 from __future__ import annotations
@@ -25,57 +24,48 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from streams.pipeline import Pipeline, Stages  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 
 
-def _stub() -> list[str]:
-    """Replace every stage function by identity; returns the names replaced."""
-    from agents import clean, language
+def _stubbed_pipeline(settings: Settings) -> Pipeline:
+    """The worker's pipeline with identity stages: stage 1 only parses (the validate step), dedup
+    passes every story as new, the entity stage tags nothing; no model is loaded."""
+    from dataclasses import replace
+
+    from agents.deadletter import dead_letter
+    from agents.formats import parse_payload
     from schemas.ninjs import build_enriched
     from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight
-    from streams import agents as stage_agents
 
-    replaced: list[str] = []
+    def parse_only(payload: bytes, content_type: str | None, source: Any, received_at: float, *_: Any) -> list[Any]:
+        try:
+            stories = parse_payload(payload, content_type)
+        except Exception as error:  # noqa: BLE001 - as the real stage: a dead letter
+            return [dead_letter(error, "validate", payload, source, time.time())]
+        return [
+            StoryInFlight(
+                replace(story, body=None),
+                source,
+                index,
+                received_at,
+                CleanText(story.headline or "", story.body or "", []),
+                LanguageTag(story.language or "und", 1.0, story.language, False),
+                None,
+                {},
+                None,
+            )
+            for index, story in enumerate(stories)
+        ]
 
-    def identity_clean(headline: str | None, body: str | None, *args: Any, **kwargs: Any) -> CleanText:
-        return CleanText(headline=headline or "", body=body or "", removed=[])
-
-    class _Result:
-        def __init__(self, declared: str | None) -> None:
-            self.code = declared or "und"
-            self.confidence = 1.0
-            self.declared = declared
-            self.mismatch = False
-
-    def identity_language(headline: str, body: str, declared: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        return _Result(declared)
-
-    def identity_dedup(story: StoryInFlight, *args: Any, **kwargs: Any) -> StoryInFlight:
+    def identity_dedup(story: StoryInFlight, *_: Any) -> StoryInFlight:
         story.dedup = DedupTag("", "new", None)
         return story
 
-    def identity_entities(stories: Any, pipeline_version: str, *args: Any, **kwargs: Any) -> list[Any]:
-        return [build_enriched(story, [], pipeline_version) for story in stories]
+    def identity_entities(stories: Any, pipeline_version: str, enabled: bool, max_chars: int, ninjs: str) -> list[Any]:
+        return [build_enriched(story, [], pipeline_version, ninjs_version=ninjs) for story in stories]
 
-    def no_signature(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    for module, name, stub in (
-        (clean, "clean_text", identity_clean),
-        (clean, "text_signature", no_signature),
-        (clean, "detect_language", identity_language),
-        (stage_agents, "deduplicate", identity_dedup),
-        (stage_agents, "enrich_or_dead_letter", identity_entities),
-    ):
-        if hasattr(module, name):
-            setattr(module, name, stub)
-            replaced.append(f"{module.__name__}.{name}")
-    # Nothing to load: the stubs use no model.
-    if hasattr(language, "warm_up"):
-        language.warm_up = lambda *args, **kwargs: 0.0
-        replaced.append("agents.language.warm_up")
-    _ = LanguageTag  # the stub returns an object with LanguageTag's fields
-    return replaced
+    return Pipeline(settings, Stages(parse_only, identity_dedup, identity_entities, lambda _: {}))
 
 
 def _passthrough(settings: Settings, hops: int = 1) -> None:
@@ -150,18 +140,12 @@ def main() -> int:
     if mode in ("passthrough", "chain"):
         _passthrough(settings, hops=1 if mode == "passthrough" else 3)
         return 0
-    if mode == "stubbed":
-        replaced = _stub()
-        print(f"launcher: stubbed {', '.join(replaced)}", file=sys.stderr, flush=True)
-        if len(replaced) < 4:
-            print("launcher: the stage functions moved; the stubbed mode no longer stubs every stage", file=sys.stderr)
-            return 3
-    elif mode != "pipeline":
+    if mode not in ("pipeline", "stubbed"):
         print(f"launcher: unknown mode {mode!r}", file=sys.stderr)
         return 2
     from streams.worker import run_worker
 
-    run_worker(settings)
+    run_worker(settings, _stubbed_pipeline(settings) if mode == "stubbed" else None)
     return 0
 
 

@@ -16,8 +16,8 @@ our CPU time over the floor's (target ≤ 1.25).
 | fingerprint | ``agents.dedup.fingerprint`` | ``hashlib.blake2b`` of the body |
 | MinHash signature | ``agents.neardup.signature`` | rensa ``RMinHash.update(body.split())`` |
 | near-dup index | ``NearDuplicateIndex`` query + add | datasketch ``MinHashLSH`` query + insert |
-| dedup | ``deduplicate`` on a dict, in corpus order | blake2b + one dict lookup and insert |
-| entities | ``enrich([story])`` (the worker: one at a time) and ``enrich(16)`` | spaCy ``nlp.pipe`` on the same texts |
+| dedup | ``Pipeline.deduplicate`` on a dict, in corpus order | blake2b + one dict lookup and insert |
+| entities | ``Pipeline.enrich``: 1 story a call (the worker) and batches of 16 | spaCy ``nlp.pipe`` on the same texts |
 | serialisation | the three hops' ``encode`` / ``from_dict(decode)`` | ``orjson.dumps`` / ``loads`` of the same |
 
 Usage: ``python bench/stages.py [--n 800] [--entities 300] [--corpus FILE] [--json OUT]``
@@ -35,7 +35,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,14 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import orjson  # noqa: E402
 
-from agents import cleaning, language  # noqa: E402
-from agents.clean import clean_story, prepare, tag_language  # noqa: E402
-from agents.dedup import deduplicate, fingerprint  # noqa: E402
+from agents import language  # noqa: E402
+from agents.clean import clean_story, tag_language  # noqa: E402
+from agents.dedup import fingerprint  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
 from schemas.codec import decode, encode  # noqa: E402
 from schemas.records import KafkaSource, RawStory, StoryInFlight  # noqa: E402
+from streams.pipeline import Pipeline  # noqa: E402
+from streams.settings import Settings  # noqa: E402
 
 TARGET_RATIO = 1.25
 
@@ -165,7 +167,10 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
 
     rows: list[Row] = []
     started = time.perf_counter()
-    warm = {"cleaning": cleaning.warm_up(), "language": language.warm_up()}
+    # The worker's pipeline, with a week's window (the whole corpus is one window) and no freeze.
+    settings = Settings(dedup_window_seconds=7 * 86400.0, entities_enabled=entity_limit > 0, gc_freeze=False)
+    pipeline = Pipeline(settings)
+    warm = pipeline.warm_up()
 
     # validate -------------------------------------------------------------------------------
     progress(f"validate: {len(payloads)} payloads")
@@ -331,30 +336,16 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     # The stories as stage 1 hands them to dedup (with whatever it computes for dedup).
     stories: list[StoryInFlight] = []
     for i, payload in enumerate(payloads):
-        for outcome in prepare(payload, None, KafkaSource("stories.raw", 0, i), 1_790_000_000.0 + i, 2 * 1024 * 1024):
+        for outcome in pipeline.prepare(payload, None, KafkaSource("stories.raw", 0, i), 1_790_000_000.0 + i):
             if isinstance(outcome, StoryInFlight):
                 stories.append(outcome)
-    import inspect
-
-    takes_near = "near" in inspect.signature(deduplicate).parameters
-
-    def new_near() -> Any:
-        from agents.dedup import NearDedup
-
-        return NearDedup()
 
     def dedup_all(state: dict[str, Any], near: Any) -> list[Any]:
-        outs = []
-        for s in stories:
-            fresh = StoryInFlight.from_dict(decode(encode(s)))
-            outs.append(
-                deduplicate(fresh, state, 7 * 86400.0, near) if takes_near else deduplicate(fresh, state, 7 * 86400.0)
-            )
-        return outs
+        return [pipeline.deduplicate(StoryInFlight.from_dict(decode(encode(s))), state, near) for s in stories]
 
     dedup_inputs = [StoryInFlight.from_dict(decode(encode(s))) for s in stories]  # fresh copies: it mutates
     state: dict[str, Any] = {}
-    near = new_near() if takes_near else None
+    near = pipeline.near_index()
     floor_state: dict[str, Any] = {}
 
     def dedup_floor(story: StoryInFlight) -> Any:
@@ -365,31 +356,28 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
         return seen
 
     def ours_dedup(story: StoryInFlight) -> Any:
-        return deduplicate(story, state, 7 * 86400.0, near) if takes_near else deduplicate(story, state, 7 * 86400.0)
+        return pipeline.deduplicate(story, state, near)
 
     row = _pair("dedup (decision + table)", dedup_inputs[3:], ours_dedup, dedup_floor, "blake2b + dict get/set")
-    outcomes = dedup_all({}, new_near() if takes_near else None)
+    outcomes = dedup_all({}, pipeline.near_index())
     passed = [o for o in outcomes if isinstance(o, StoryInFlight)]
     kinds: dict[str, int] = {}
     for o in outcomes:
         kind = "pass" if isinstance(o, StoryInFlight) else getattr(o, "kind", "?")
         kinds[kind] = kinds.get(kind, 0) + 1
-    row.note = f"near-dup {'on' if takes_near else 'off'}; outcomes {kinds}"
+    row.note = f"near-dup on; outcomes {kinds}"
     rows.append(row)
 
     # entities ---------------------------------------------------------------------------------
-    entity_rows, entity_info = _entities(passed, entity_limit, progress)
+    entity_rows, entity_info = _entities(pipeline, warm, passed, entity_limit, progress)
     rows.extend(entity_rows)
 
     # serialisation ----------------------------------------------------------------------------
     progress("serialisation")
-    from agents.entities import enrich_or_dead_letter
-    from streams.pipeline import package_version
-
-    version = package_version("wirestream")
+    untagged = Pipeline(replace(settings, entities_enabled=False))
     hops = []
     for flight in passed[: max(200, entity_limit)]:
-        enriched = enrich_or_dead_letter([StoryInFlight.from_dict(decode(encode(flight)))], version, False)[0]
+        enriched = untagged.enrich([StoryInFlight.from_dict(decode(encode(flight)))])[0]
         hops.append((flight, enriched))
 
     def ours_serialise(pair: tuple[StoryInFlight, Any]) -> Any:
@@ -420,7 +408,7 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     return {
         "rows": [r.as_dict() for r in rows],
         "per_story": _per_story(rows, entity_info, len(payloads), len(stories), len(passed)),
-        "warm_up_seconds": {k: round(v, 2) for k, v in warm.items()},
+        "warm_up_seconds": {k: round(v, 2) for k, v in warm.items() if not k.startswith("ner-")},
         "entities": entity_info,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -498,17 +486,15 @@ def _neardup_index(signatures: list[list[int]], neardup: Any) -> Row:
 
 
 def _entities(
-    passed: list[StoryInFlight], limit: int, progress: Callable[[str], None]
+    pipeline: Pipeline,
+    warm: dict[str, float],
+    passed: list[StoryInFlight],
+    limit: int,
+    progress: Callable[[str], None],
 ) -> tuple[list[Row], dict[str, Any]]:
     from agents import entities
-    from streams.pipeline import package_version
 
-    version = package_version("wirestream")
-    try:
-        loaded = entities.warm_up()
-    except Exception as error:  # noqa: BLE001 - models are being added by others: use those that load
-        progress(f"entities.warm_up failed ({error}); using the models that load")
-        loaded = {"warm_up_error": str(error)[:200]}  # type: ignore[dict-item]
+    loaded = {key.removeprefix("ner-"): seconds for key, seconds in warm.items() if key.startswith("ner-")}
     usable: dict[str, bool] = {}
 
     def has_model(code: str) -> bool:
@@ -528,7 +514,7 @@ def _entities(
     fresh = [StoryInFlight.from_dict(decode(encode(s))) for s in tagged]
 
     def ours_one(story: StoryInFlight) -> Any:
-        return entities.enrich([story], version)
+        return pipeline.enrich([story])
 
     def floor_one(story: StoryInFlight) -> Any:
         nlp = entities.model_for(story.language.code)
@@ -544,7 +530,7 @@ def _entities(
     batches = [fresh[i : i + 16] for i in range(0, len(fresh), 16)]
 
     def ours_batch(batch: list[StoryInFlight]) -> Any:
-        return entities.enrich(batch, version)
+        return pipeline.enrich(batch)
 
     def floor_batch(batch: list[StoryInFlight]) -> Any:
         out: list[Any] = []

@@ -1,4 +1,5 @@
-"""The three Faust agents: each reads a topic, calls its pure stage function, sends what it returns.
+"""The three Faust agents: each reads a topic, calls its stage on the wiring's :class:`Pipeline`,
+sends what it returns.
 
 The stage functions live in ``agents/`` and know nothing of Faust or Kafka; this module is the glue.
 """
@@ -10,11 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from agents.clean import prepare
 from agents.deadletter import dead_letter
-from agents.dedup import NearDedup, deduplicate
-from agents.entities import enrich_or_dead_letter
-from agents.entity_models import model_key
 from schemas.codec import decode
 from schemas.ninjs import item_versioncreated
 from schemas.records import DeadLetter, DuplicateNotice, KafkaSource, Stage, StoryInFlight
@@ -51,21 +48,14 @@ def _decode_story(payload: bytes) -> StoryInFlight:
 
 def register_clean(wiring: Wiring) -> None:
     """Add the clean agent: ``stories.raw`` → ``stories.clean`` (key: language)."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
+    app, topics, metrics, pipeline = wiring.app, wiring.topics, wiring.metrics, wiring.pipeline
 
     async def handle(event: EventT[bytes]) -> None:
         payload, source = wiring.receive(event)
         content_type = dict(event.headers or {}).get("content-type")
         if isinstance(content_type, bytes):
             content_type = content_type.decode("latin-1")
-        for outcome in prepare(
-            payload,
-            content_type,
-            source,
-            event.message.timestamp,
-            settings.max_payload_bytes,
-            settings.dedup_shingle_size,
-        ):
+        for outcome in pipeline.prepare(payload, content_type, source, event.message.timestamp):
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)
             else:
@@ -81,9 +71,9 @@ def register_clean(wiring: Wiring) -> None:
 def register_dedup(wiring: Wiring) -> None:
     """Add the dedup agent: ``stories.clean`` → ``stories.unique`` | ``stories.duplicates``,
     and rebuild its index whenever the table has been recovered after a partition assignment."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
+    app, topics, metrics, pipeline = wiring.app, wiring.topics, wiring.metrics, wiring.pipeline
     table = wiring.dedup_table
-    near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)
+    near = pipeline.near_index()
 
     @table.on_recover  # type: ignore[untyped-decorator]
     async def rebuild_index() -> None:
@@ -94,7 +84,7 @@ def register_dedup(wiring: Wiring) -> None:
 
     def decide(payload: bytes) -> tuple[StoryInFlight, StoryInFlight | DuplicateNotice]:
         story = _decode_story(payload)
-        return story, deduplicate(story, table, settings.dedup_window_seconds, near)
+        return story, pipeline.deduplicate(story, table, near)
 
     async def handle(event: EventT[bytes]) -> None:
         payload, source = wiring.receive(event)
@@ -128,7 +118,7 @@ def register_dedup(wiring: Wiring) -> None:
 
 def register_entities(wiring: Wiring) -> None:
     """Add the entities agent: ``stories.unique`` → ``stories.enriched``."""
-    app, topics, metrics, settings = wiring.app, wiring.topics, wiring.metrics, wiring.settings
+    app, topics, metrics, pipeline = wiring.app, wiring.topics, wiring.metrics, wiring.pipeline
 
     async def handle(event: EventT[bytes]) -> None:
         payload, source = wiring.receive(event)
@@ -138,15 +128,8 @@ def register_entities(wiring: Wiring) -> None:
         # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
         # fetching, sending and running the other agents meanwhile. Without a model there is nothing
         # worth the hand-off (~0.1 ms).
-        args = (
-            stories,
-            wiring.pipeline_version,
-            settings.entities_enabled,
-            settings.entities_max_chars,
-            settings.ninjs_version,
-        )
-        heavy = settings.entities_enabled and model_key(stories[0].language.code) is not None
-        outcomes = await asyncio.to_thread(enrich_or_dead_letter, *args) if heavy else enrich_or_dead_letter(*args)
+        heavy = pipeline.runs_a_model(stories[0])
+        outcomes = await asyncio.to_thread(pipeline.enrich, stories) if heavy else pipeline.enrich(stories)
         for outcome in outcomes:
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)

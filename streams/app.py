@@ -22,7 +22,7 @@ from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
 from streams import agents, health, metrics, web
 from streams.kafka_access import KafkaAccess
 from streams.metrics import Metrics
-from streams.pipeline import package_version
+from streams.pipeline import Pipeline
 from streams.settings import Settings
 
 
@@ -64,14 +64,14 @@ log = logging.getLogger("wirestream.agents")
 
 @dataclass(slots=True)
 class Wiring:
-    """Everything an agent needs: the app, settings, topics, metrics and the dedup table."""
+    """Everything an agent needs: the app, settings, topics, metrics, the dedup table and the pipeline."""
 
     app: faust.App
     settings: Settings
     topics: Topics
     metrics: Metrics
     dedup_table: Any
-    pipeline_version: str
+    pipeline: Pipeline
     readiness: Readiness
 
     def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
@@ -194,8 +194,9 @@ def faust_app(settings: Settings, store: str | None = None) -> faust.App:
     )
 
 
-def create_app(settings: Settings) -> Wiring:
-    """Build the Faust app for ``settings`` with every agent and web view registered."""
+def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wiring:
+    """Build the Faust app for ``settings`` with every agent and web view registered; the agents
+    call ``pipeline`` (by default the one ``settings`` make)."""
     app = faust_app(settings)
     n, outputs = settings.partitions, settings.output_partitions
     topics = Topics(
@@ -213,7 +214,7 @@ def create_app(settings: Settings) -> Wiring:
         topics=topics,
         metrics=Metrics(),
         dedup_table=table,
-        pipeline_version=package_version("wirestream"),
+        pipeline=pipeline or Pipeline(settings),
         readiness=Readiness(),
     )
 

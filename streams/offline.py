@@ -1,7 +1,7 @@
-"""The offline path, ``wirestream enrich``: the stage functions of the worker, without Kafka.
+"""The offline path, ``wirestream enrich``: the worker's :class:`Pipeline`, without Kafka.
 
-Runs ``prepare`` → ``deduplicate`` → ``enrich`` in that order on every input record, the
-very functions the agents call, and writes ``enriched.jsonl``, ``duplicates.jsonl`` and
+Runs ``prepare`` → ``deduplicate`` → ``enrich`` in that order on every input record, through the
+very object the agents call, and writes ``enriched.jsonl``, ``duplicates.jsonl`` and
 ``dead_letters.jsonl``.
 """
 
@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from agents.clean import prepare
-from agents.dedup import NearDedup, deduplicate
-from agents.entities import enrich_or_dead_letter
 from schemas.codec import encode
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
-from streams.pipeline import package_version, warm_up
+from streams.pipeline import Pipeline
 from streams.settings import Settings
 
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -63,11 +60,11 @@ class OfflineRun:
     """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
 
     def __init__(self, settings: Settings, out_dir: Path) -> None:
-        warm_up(settings)
+        self.pipeline = Pipeline(settings)
+        self.pipeline.warm_up()
         self.settings = settings
         self.state: dict[str, Any] = {}
-        self.near = NearDedup(settings.dedup_near_threshold, settings.dedup_shingle_size)
-        self.version = package_version("wirestream")
+        self.near = self.pipeline.near_index()
         self.counts = Counts()
         self._pending: list[StoryInFlight] = []
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,14 +75,11 @@ class OfflineRun:
     def process(self, source: FileSource, payload: bytes) -> None:
         """Run one raw payload through every stage."""
         self.counts.read += 1
-        settings = self.settings
-        for outcome in prepare(
-            payload, None, source, time.time(), settings.max_payload_bytes, settings.dedup_shingle_size
-        ):
+        for outcome in self.pipeline.prepare(payload, None, source, time.time()):
             if isinstance(outcome, DeadLetter):
                 self._write(outcome)
                 continue
-            decided = deduplicate(outcome, self.state, settings.dedup_window_seconds, self.near)
+            decided = self.pipeline.deduplicate(outcome, self.state, self.near)
             if isinstance(decided, DuplicateNotice):
                 self._write(decided)
             else:
@@ -96,13 +90,7 @@ class OfflineRun:
     def flush(self) -> None:
         """Tag and write the stories waiting for the entity stage."""
         batch, self._pending = self._pending, []
-        for outcome in enrich_or_dead_letter(
-            batch,
-            self.version,
-            self.settings.entities_enabled,
-            self.settings.entities_max_chars,
-            self.settings.ninjs_version,
-        ):
+        for outcome in self.pipeline.enrich(batch):
             self._write(outcome)
 
     def close(self) -> Counts:

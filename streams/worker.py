@@ -17,7 +17,7 @@ from streams.app import Wiring, create_app
 from streams.faust_patches import check_faust, commit_only_handled, guard_seek, limit_fetch_wait
 from streams.kafka_access import KafkaAccess, KafkaAccessError, as_refusal, wait_for_kafka
 from streams.logs import logging_config
-from streams.pipeline import warm_up
+from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from streams.web import StartupServer
@@ -90,8 +90,9 @@ class GracefulWorker(TunedWorker):
         os._exit(EXIT_GRACE_EXCEEDED)
 
 
-def run_worker(settings: Settings) -> None:
-    """Run a worker until it is told to stop; never returns (exits the process).
+def run_worker(settings: Settings, pipeline: Pipeline | None = None) -> None:
+    """Run a worker, its agents calling ``pipeline`` (by default the one ``settings`` make), until it
+    is told to stop; never returns (exits the process).
 
     Until Faust's web server is up, a :class:`StartupServer` answers the health endpoints. A broker
     that refuses the settings ends the worker at once (exit 78); one that does not answer is
@@ -113,7 +114,7 @@ def run_worker(settings: Settings) -> None:
         if created:
             log.info("created topics", extra={"topics": created})
         startup.phase = "loading models"
-        wiring = _load(settings)
+        wiring = _load(settings, pipeline)
     except KafkaAccessError as error:
         log.error(str(error))
         logging.shutdown()
@@ -137,11 +138,11 @@ def run_worker(settings: Settings) -> None:
     worker.execute_from_commandline()
 
 
-def _load(settings: Settings) -> Wiring:
+def _load(settings: Settings, pipeline: Pipeline | None) -> Wiring:
     """Build the app and load the models (the slow part of start-up)."""
-    wiring = create_app(settings)
+    wiring = create_app(settings, pipeline)
 
-    for model, seconds in warm_up(settings).items():
+    for model, seconds in wiring.pipeline.warm_up().items():
         wiring.metrics.model_load_seconds.labels(model).set(seconds)
     wiring.readiness.models_loaded = True
     return wiring

@@ -12,6 +12,7 @@ import pytest
 from schemas.codec import encode
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, StoryInFlight
 from streams.app import Wiring, create_app
+from streams.pipeline import Pipeline, Stages
 from streams.settings import Settings
 
 FRENCH = {
@@ -165,3 +166,25 @@ def test_a_long_body_is_tagged_up_to_the_bound_and_says_so() -> None:
     # a bound over spaCy's limit is held to it: the model would refuse the text
     [mentions] = tag_entities([story], max_chars=10 * SPACY_MAX_CHARS)
     assert max(m.end for m in mentions if m.field == "body") <= SPACY_MAX_CHARS
+
+
+async def test_the_agents_call_the_stages_of_the_pipeline_they_are_given(wiring: Any) -> None:
+    from schemas.records import DedupTag
+
+    _, sent = wiring
+    calls: list[tuple[str, float]] = []
+
+    def everything_new(story: StoryInFlight, state: Any, window_seconds: float, near: Any) -> StoryInFlight:
+        calls.append((story.story.uri, window_seconds))
+        story.dedup = DedupTag("", "new")
+        return story
+
+    settings = Settings(store="memory://", app_id="wirestream-agent-tests-stages", dedup_window_seconds=60.0)
+    w = create_app(settings, Pipeline(settings, Stages(deduplicate=everything_new)))
+    w.app.loop = asyncio.get_running_loop()
+    w.app.finalize()
+    async with w.app.agents["dedup"].test_context() as agent:
+        await agent.put(value=_in_flight("urn:a", "The same story text.", 1), key=b"en")
+        await agent.put(value=_in_flight("urn:b", "The same story text.", 2), key=b"en")
+    assert calls == [("urn:a", 60.0), ("urn:b", 60.0)]
+    assert [topic for topic, _, _ in sent] == [settings.topic_unique, settings.topic_unique]
