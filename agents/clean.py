@@ -11,11 +11,10 @@ from dataclasses import replace
 
 from agents.cleaning import clean_text
 from agents.deadletter import dead_letter
-from agents.dedup import text_signature
 from agents.errors import StageError
 from agents.formats import parse_payload
 from agents.language import detect_language
-from agents.neardup import SHINGLE_SIZE
+from agents.neardup import SHINGLE_SIZE, text_signature
 from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
 
 Outcome = StoryInFlight | DeadLetter

@@ -28,12 +28,9 @@ table in the worker), so both paths run the very same code. The table holds, per
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import math
-import re
 import time
-import unicodedata
 from array import array
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -47,9 +44,8 @@ from agents.neardup import (
     THRESHOLD,
     LshIndex,
     decode_signature,
-    encode_signature,
-    signature_of_words,
-    signature_scheme,
+    text_signature,
+    text_signature_scheme,
 )
 from schemas.records import (
     DedupTag,
@@ -57,7 +53,6 @@ from schemas.records import (
     RawStory,
     StoryInFlight,
     StoryRef,
-    TextSignature,
     parse_timestamp,
 )
 
@@ -66,42 +61,8 @@ log = logging.getLogger(__name__)
 State = MutableMapping[str, Any]
 Outcome = StoryInFlight | DuplicateNotice
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-FINGERPRINT_SCHEME = "blake2b128-nfkc-casefold-1"
 # Journal entries expired per call: more than one story's worth, so a backlog drains.
 EXPIRE_PER_CALL = 16
-
-
-def _normalised_words(body: str) -> list[str]:
-    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", body).casefold()).split()
-
-
-def fingerprint(body: str) -> str | None:
-    """Fingerprint of the normalised clean body: case, accents' composition, punctuation and
-    spacing do not count, so a re-send with other quotes or line breaks is an exact copy.
-    None for a body without words (a metadata-only item): there is no text to compare."""
-    return _fingerprint_of_words(_normalised_words(body))
-
-
-def _fingerprint_of_words(words: list[str]) -> str | None:
-    if not words:
-        return None
-    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
-
-
-def text_signature(body: str, language: str, shingle_size: int = SHINGLE_SIZE) -> TextSignature:
-    """The fingerprint and MinHash signature of a clean body, computed once in stage 1 and
-    carried to dedup on the story. A body without words has neither."""
-    words = _normalised_words(body)
-    fp = _fingerprint_of_words(words)
-    minhash = None
-    if fp is not None:
-        minhash = encode_signature(signature_of_words(words, language, shingle_size=shingle_size))
-    return TextSignature(_scheme(shingle_size), fp, minhash)
-
-
-def _scheme(shingle_size: int) -> str:
-    return f"{FINGERPRINT_SCHEME}+{signature_scheme(shingle_size, NUM_PERM)}"
 
 
 def compare_versions(a: RawStory | dict[str, Any], b: RawStory | dict[str, Any]) -> int:
@@ -170,7 +131,7 @@ class NearDedup:
         self.threshold = threshold
         self.shingle_size = shingle_size
         self.bands = bands
-        self.scheme = _scheme(shingle_size)
+        self.scheme = text_signature_scheme(shingle_size)
         self.languages: dict[str, _Language] = {}
 
     def language(self, code: str) -> _Language:
@@ -420,4 +381,4 @@ def _field(record: RawStory | dict[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["NearDedup", "compare_versions", "deduplicate", "fingerprint", "text_signature"]
+__all__ = ["NearDedup", "compare_versions", "deduplicate"]

@@ -1,8 +1,10 @@
-"""Near-duplicate detection: MinHash signatures of shingles and a compact LSH index.
+"""Near-duplicate detection: fingerprints, MinHash signatures of shingles and a compact LSH index.
 
-A story is a near duplicate of an earlier one of the same language when the estimated Jaccard
-similarity of their shingle sets is at least a threshold (DESIGN §3, docs/dedup.md). Shingles are
-word n-grams of the normalised text (as ``agents.dedup.fingerprint`` normalises it), or character
+:func:`text_signature` is what stage 1 computes once for dedup: the fingerprint of the normalised
+text (exact copies) and its MinHash signature (near copies). A story is a near duplicate of an
+earlier one of the same language when the estimated Jaccard similarity of their shingle sets is at
+least a threshold (DESIGN §3, docs/dedup.md). Shingles are
+word n-grams of the normalised text (as :func:`fingerprint` normalises it), or character
 n-grams for scripts written without spaces.
 
 Signatures are computed with rensa's R-MinHash (fixed seed, FxHash of the tokens: the same text
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import hashlib
 import math
 import re
 import unicodedata
@@ -30,6 +33,8 @@ import numpy as np
 import numpy.typing as npt
 from rensa import RMinHash
 
+from schemas.records import TextSignature
+
 # Defaults measured with `python bench/eval_dedup.py` (docs/dedup.md): word 3-shingles at 0.5 give
 # precision 0.9991 and recall 0.9991 on copies sharing ≥ 80 % of their text, and still find 98.7 %
 # of heavy edits; 0.4 lets follow-ups that re-use background through, 0.6 and up lose heavy edits.
@@ -38,6 +43,7 @@ NUM_PERM = 128
 SHINGLE_SIZE = 3
 SEED = 1729
 
+FINGERPRINT_SCHEME = "blake2b128-nfkc-casefold-1"
 CHAR_SHINGLE_LANGUAGES = frozenset({"zh", "ja", "th", "km", "lo", "my"})
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -56,6 +62,35 @@ SIGNATURE_VERSION = signature_scheme()
 
 def _words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).split()
+
+
+def fingerprint(body: str) -> str | None:
+    """Fingerprint of the normalised clean body: case, accents' composition, punctuation and
+    spacing do not count, so a re-send with other quotes or line breaks is an exact copy.
+    None for a body without words (a metadata-only item): there is no text to compare."""
+    return _fingerprint_of_words(_words(body))
+
+
+def _fingerprint_of_words(words: list[str]) -> str | None:
+    if not words:
+        return None
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def text_signature(body: str, language: str, shingle_size: int = SHINGLE_SIZE) -> TextSignature:
+    """The fingerprint and MinHash signature of a clean body, computed once in stage 1 and
+    carried to dedup on the story. A body without words has neither."""
+    words = _words(body)
+    fp = _fingerprint_of_words(words)
+    minhash = None
+    if fp is not None:
+        minhash = encode_signature(signature_of_words(words, language, shingle_size=shingle_size))
+    return TextSignature(text_signature_scheme(shingle_size), fp, minhash)
+
+
+def text_signature_scheme(shingle_size: int = SHINGLE_SIZE) -> str:
+    """What a :class:`TextSignature` depends on: the fingerprint's and the MinHash's schemes."""
+    return f"{FINGERPRINT_SCHEME}+{signature_scheme(shingle_size, NUM_PERM)}"
 
 
 def _base_language(language: str) -> str:

@@ -33,8 +33,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.dedup import NearDedup, deduplicate, text_signature  # noqa: E402
-from agents.neardup import NUM_PERM, SEED, THRESHOLD, LshIndex, choose_bands, encode_signature  # noqa: E402
+from agents.dedup import NearDedup, deduplicate  # noqa: E402
+from agents.neardup import (  # noqa: E402
+    NUM_PERM,
+    SEED,
+    THRESHOLD,
+    LshIndex,
+    choose_bands,
+    encode_signature,
+    text_signature,
+)
 from schemas.records import (  # noqa: E402
     CleanText,
     KafkaSource,

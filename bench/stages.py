@@ -13,9 +13,9 @@ our CPU time over the floor's (target ≤ 1.25).
 | clean, fragments | ``clean_story`` | lxml ``fragment_fromstring(...).text_content()`` |
 | clean, plain text | ``clean_story`` | none (our own repair and boilerplate rules; no library) |
 | language | ``tag_language`` | one fastText (lite) call on the same sample text |
-| fingerprint | ``agents.dedup.fingerprint`` | ``hashlib.blake2b`` of the body |
+| fingerprint | ``agents.neardup.fingerprint`` | ``hashlib.blake2b`` of the body |
 | MinHash signature | ``agents.neardup.signature`` | rensa ``RMinHash.update(body.split())`` |
-| near-dup index | ``NearDuplicateIndex`` query + add | datasketch ``MinHashLSH`` query + insert |
+| near-dup index | ``LshIndex`` query + add | datasketch ``MinHashLSH`` query + insert |
 | dedup | ``Pipeline.deduplicate`` on a dict, in corpus order | blake2b + one dict lookup and insert |
 | entities | ``Pipeline.enrich``: 1 story a call (the worker) and batches of 16 | spaCy ``nlp.pipe`` on the same texts |
 | serialisation | the three hops' ``encode`` / ``from_dict(decode)`` | ``orjson.dumps`` / ``loads`` of the same |
@@ -49,8 +49,8 @@ import orjson  # noqa: E402
 
 from agents import language  # noqa: E402
 from agents.clean import clean_story, tag_language  # noqa: E402
-from agents.dedup import fingerprint  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
+from agents.neardup import fingerprint  # noqa: E402
 from schemas.codec import decode, encode  # noqa: E402
 from schemas.records import KafkaSource, RawStory, StoryInFlight  # noqa: E402
 from streams.pipeline import Pipeline  # noqa: E402
@@ -287,49 +287,30 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
             "hashlib.blake2b",
         )
     )
-    try:
-        from rensa import RMinHash
+    from rensa import RMinHash
 
-        from agents import dedup as dedup_module
-        from agents import neardup
+    from agents import neardup
 
-        pairs = [(c.body, t.code) for (_, c), t in zip(cleaned, tags, strict=True)]
+    pairs = [(c.body, t.code) for (_, c), t in zip(cleaned, tags, strict=True)]
 
-        def rensa_alone(pair: tuple[str, str]) -> Any:
-            mh = RMinHash(neardup.NUM_PERM, neardup.SEED)
-            mh.update(pair[0].split())
-            return mh.digest()
+    def rensa_alone(pair: tuple[str, str]) -> Any:
+        mh = RMinHash(neardup.NUM_PERM, neardup.SEED)
+        mh.update(pair[0].split())
+        return mh.digest()
 
-        if hasattr(dedup_module, "text_signature"):  # stage 1 computes fingerprint + signature once
-            sign = dedup_module.text_signature
+    def blake_and_rensa(pair: tuple[str, str]) -> Any:
+        return hashlib.blake2b(pair[0].encode("utf-8"), digest_size=16).hexdigest(), rensa_alone(pair)
 
-            def blake_and_rensa(pair: tuple[str, str]) -> Any:
-                return hashlib.blake2b(pair[0].encode("utf-8"), digest_size=16).hexdigest(), rensa_alone(pair)
-
-            rows.append(
-                _pair(
-                    "signature (fingerprint + MinHash)",
-                    pairs,
-                    lambda p: sign(p[0], p[1]),
-                    blake_and_rensa,
-                    "blake2b + rensa RMinHash(body.split())",
-                )
-            )
-        else:
-            rows.append(
-                _pair(
-                    "MinHash signature",
-                    pairs,
-                    lambda p: neardup.signature(p[0], p[1]),
-                    rensa_alone,
-                    "rensa RMinHash on body.split()",
-                )
-            )
-        if hasattr(neardup, "NearDuplicateIndex"):
-            signatures = [neardup.signature(b, code) for b, code in pairs]
-            rows.append(_neardup_index(signatures, neardup))
-    except Exception as error:  # noqa: BLE001 - the near-dup module is being reworked: report, go on
-        progress(f"near-dup rows skipped: {type(error).__name__}: {error}")
+    rows.append(
+        _pair(
+            "signature (fingerprint + MinHash)",
+            pairs,
+            lambda p: neardup.text_signature(p[0], p[1]),
+            blake_and_rensa,
+            "blake2b + rensa RMinHash(body.split())",
+        )
+    )
+    rows.append(_neardup_index([neardup.signature(b, code) for b, code in pairs]))
 
     # dedup ------------------------------------------------------------------------------------
     progress("dedup")
@@ -447,16 +428,18 @@ def _per_story(rows: list[Row], entity_info: dict[str, Any], records: int, stori
     }
 
 
-def _neardup_index(signatures: list[list[int]], neardup: Any) -> Row:
+def _neardup_index(signatures: list[list[int]]) -> Row:
     from datasketch import LeanMinHash, MinHashLSH
 
-    index = neardup.NearDuplicateIndex()
+    from agents import neardup
+
+    index = neardup.LshIndex()
     lsh = MinHashLSH(threshold=neardup.THRESHOLD, num_perm=neardup.NUM_PERM, params=index.bands)
     lean = [LeanMinHash(seed=neardup.SEED, hashvalues=sig, scheme="affine32") for sig in signatures]
 
     def ours(i: int) -> Any:
         hits = index.query(signatures[i])
-        index.add(f"k{i}", signatures[i])
+        index.add(i, signatures[i], 0.0)
         return hits
 
     def floor(i: int) -> Any:

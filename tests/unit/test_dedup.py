@@ -4,7 +4,8 @@ import random
 from dataclasses import asdict
 from typing import Any
 
-from agents.dedup import NearDedup, compare_versions, deduplicate, fingerprint, text_signature
+from agents.dedup import NearDedup, compare_versions, deduplicate
+from agents.neardup import fingerprint, text_signature
 from schemas.records import (
     CleanText,
     DuplicateNotice,
