@@ -14,6 +14,7 @@ from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, StoryInF
 from streams.app import Wiring, create_app
 from streams.pipeline import Pipeline, Stages
 from streams.settings import Settings
+from tests.factories import story_in_flight
 
 FRENCH = {
     "uri": "urn:test:fr-1",
@@ -67,17 +68,11 @@ async def test_clean_agent_dead_letters_bad_input_and_keeps_going(wiring: Any) -
 
 
 def _in_flight(uri: str, body: str, offset: int) -> bytes:
-    from schemas.records import CleanText, KafkaSource, LanguageTag, RawStory
+    from schemas.records import KafkaSource
 
-    story = StoryInFlight(
-        story=RawStory(uri=uri, version="1", headline="H", body=body),
-        source=KafkaSource("stories.raw", 0, offset),
-        item_index=0,
-        received_at=1000.0 + offset,
-        clean=CleanText("H", body),
-        language=LanguageTag("en", 0.99),
+    return encode(
+        story_in_flight(body, uri=uri, source=KafkaSource("stories.raw", 0, offset), received_at=1000.0 + offset)
     )
-    return encode(story)
 
 
 async def test_dedup_agent_passes_new_and_flags_copy(wiring: Any) -> None:
@@ -143,18 +138,10 @@ async def test_a_story_kafka_refuses_is_dead_lettered_and_the_agent_goes_on(
 
 def test_a_long_body_is_tagged_up_to_the_bound_and_says_so() -> None:
     from agents.entities import MAX_TAGGED_CHARS, SPACY_MAX_CHARS, enrich, tag_entities
-    from schemas.records import CleanText, KafkaSource, LanguageTag, RawStory
 
     sentence = "Chancellor Olaf Scholz met officials in Berlin on Monday to discuss the budget. "
     body = sentence * (1_200_000 // len(sentence))
-    story = StoryInFlight(
-        story=RawStory(uri="urn:test:long", version="1", headline="Scholz in Berlin", body=body),
-        source=KafkaSource("stories.raw", 0, 0),
-        item_index=0,
-        received_at=1000.0,
-        clean=CleanText("Scholz in Berlin", body),
-        language=LanguageTag("en", 0.99),
-    )
+    story = story_in_flight(body, uri="urn:test:long", headline="Scholz in Berlin")
     [mentions] = tag_entities([story])
     in_body = [m for m in mentions if m.field == "body"]
     assert in_body, "the start of the body is tagged"

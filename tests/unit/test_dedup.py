@@ -7,14 +7,13 @@ from typing import Any
 from agents.dedup import NearDedup, compare_versions, deduplicate
 from agents.neardup import fingerprint, text_signature
 from schemas.records import (
-    CleanText,
     DuplicateNotice,
     KafkaSource,
-    LanguageTag,
     RawStory,
     StoryInFlight,
     TextSignature,
 )
+from tests.factories import story_in_flight
 from tests.unit.stories import FOOTBALL_STORY, HARBOUR_STORY
 
 WEEK = 7 * 24 * 3600.0
@@ -30,13 +29,14 @@ def story(
     language: str = "en",
     signed: bool = True,
 ) -> StoryInFlight:
-    return StoryInFlight(
-        story=RawStory(uri=uri, version=version, versioncreated=versioncreated, headline="H", body=body),
+    return story_in_flight(
+        body,
+        uri=uri,
+        version=version,
+        versioncreated=versioncreated,
         source=KafkaSource("stories.raw", 0, offset),
-        item_index=0,
         received_at=at,
-        clean=CleanText(headline="H", body=body),
-        language=LanguageTag(language, 0.99),
+        language=language,
         signature=text_signature(body, language) if signed else None,
     )
 

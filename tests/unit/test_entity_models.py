@@ -18,7 +18,8 @@ from agents.entity_models import (
     model_key,
     model_name,
 )
-from schemas.records import CleanText, DedupTag, FileSource, LanguageTag, RawStory, StoryInFlight
+from schemas.records import StoryInFlight
+from tests.factories import passed_dedup
 
 # One short news sentence per model, with an entity each model must find (type, text).
 SENTENCES = {
@@ -81,15 +82,7 @@ def test_warm_up_loads_every_model() -> None:
 
 
 def _story(language: str, body: str) -> StoryInFlight:
-    return StoryInFlight(
-        story=RawStory(uri="urn:test:vocab", version="1", headline="Nachrichten", body=body),
-        source=FileSource("test", 1),
-        item_index=0,
-        received_at=0.0,
-        clean=CleanText("Nachrichten", body),
-        language=LanguageTag(language, 0.99),
-        dedup=DedupTag("f" * 32, "new"),
-    )
+    return passed_dedup(body, language=language, headline="Nachrichten", uri="urn:test:vocab")
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "de"])

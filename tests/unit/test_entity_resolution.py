@@ -10,7 +10,8 @@ import pytest
 from agents.entity_resolution import is_junk, mention_name, normalise_name, resolve
 from agents.linking import Linker, fold, linker
 from schemas.ninjs import build_enriched
-from schemas.records import CleanText, DedupTag, EntityType, FileSource, LanguageTag, Mention, RawStory, StoryInFlight
+from schemas.records import EntityType, Mention, StoryInFlight
+from tests.factories import passed_dedup
 
 PUTIN = "https://www.wikidata.org/entity/Q7747"
 NATO = "https://www.wikidata.org/entity/Q7184"
@@ -228,15 +229,7 @@ def test_cross_language_mentions_are_one_entity() -> None:
 
 
 def _story(headline: str, body: str) -> StoryInFlight:
-    return StoryInFlight(
-        story=RawStory(uri="urn:test:link", version="1", headline=headline, body=body),
-        source=FileSource("test", 1),
-        item_index=0,
-        received_at=0.0,
-        clean=CleanText(headline, body),
-        language=LanguageTag("fr", 0.99),
-        dedup=DedupTag("f" * 32, "new"),
-    )
+    return passed_dedup(body, language="fr", headline=headline, uri="urn:test:link")
 
 
 def test_ninjs_lists_from_entities() -> None:

@@ -15,16 +15,15 @@ from agents.linking import linker
 from schemas.ninjs import NAMES_30, NINJS_VERSIONS, build_enriched, build_item, item_versioncreated
 from schemas.records import (
     AgencyTag,
-    CleanText,
     DedupTag,
     Entity,
     EntityType,
     FileSource,
-    LanguageTag,
     Mention,
     RawStory,
     StoryInFlight,
 )
+from tests.factories import story_in_flight
 
 PARIS = "https://www.wikidata.org/entity/Q90"
 FRANCE = "https://www.wikidata.org/entity/Q142"
@@ -49,13 +48,14 @@ def full_story(tags: list[AgencyTag] | None = None) -> StoryInFlight:
         provider="Sample Wire",
         tags=tags or [AgencyTag("subject", name="politics", uri="http://cv.iptc.org/newscodes/mediatopic/11000000")],
     )
-    return StoryInFlight(
-        story=raw,
+    return story_in_flight(
+        BODY,
+        raw=raw,
+        headline=HEADLINE,
+        language="fr",
+        declared="fr",
         source=FileSource("test", 1),
-        item_index=0,
         received_at=0.0,
-        clean=CleanText(HEADLINE, BODY),
-        language=LanguageTag("fr", 0.99, "fr"),
         dedup=DedupTag("f" * 32, "new"),
     )
 
