@@ -17,6 +17,30 @@ EntityType = Literal["PER", "ORG", "LOC", "MISC"]
 DuplicateKind = Literal["exact", "near", "stale"]
 DedupStatus = Literal["new", "update"]
 Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
+#: Why a stage refused a story (``StageError.error_type``, a dead letter's ``error.type``); each is
+#: described in ``agents.errors.ERROR_TYPES``. A dead letter of a failure no stage foresaw (a bug)
+#: carries the exception's class name instead.
+ErrorType = Literal[
+    "UnknownFormat",
+    "EmptyPayload",
+    "PayloadTooLarge",
+    "InvalidUtf8",
+    "InvalidEncoding",
+    "UnknownEncoding",
+    "InvalidJson",
+    "NotAnObject",
+    "MissingUri",
+    "WrongFieldType",
+    "InvalidFieldValue",
+    "EmptyBody",
+    "NoTextItem",
+    "InvalidXml",
+    "UnsafeXml",
+    "XmlTooDeep",
+    "XmlTooLarge",
+    "InvalidFraming",
+    "EmptyAfterCleaning",
+]
 
 
 def parse_timestamp(value: str | None) -> float | None:

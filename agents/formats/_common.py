@@ -7,7 +7,7 @@ import re
 from typing import Final, Literal
 
 from agents.errors import StageError
-from schemas.records import AgencyTag
+from schemas.records import AgencyTag, ErrorType
 
 #: Largest payload any parser accepts (a wire story is a few kB; a packet a few 100 kB).
 MAX_PAYLOAD_BYTES: Final = 8 * 1024 * 1024
@@ -18,7 +18,7 @@ _QUOTE_LIMIT: Final = 80
 _WS = re.compile(r"\s+")
 
 
-def fail(error_type: str, message: str) -> StageError:
+def fail(error_type: ErrorType, message: str) -> StageError:
     """A validate-stage error; ``error_type`` must be a fixed CamelCase name."""
     return StageError("validate", error_type, message)
 

@@ -23,6 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from agents.formats._common import check_size, fail, looks_utf8, normalise_charset, quote, squash
+from schemas.records import ErrorType
 
 Element = ET.Element
 
@@ -90,7 +91,7 @@ def decode_xml(payload: bytes, fmt: str) -> str:
             return data.decode("latin-1")
         if charset == "utf-8" and not declared:
             return data.decode("cp1252", errors="replace")
-        error_type = "InvalidUtf8" if charset == "utf-8" else "InvalidEncoding"
+        error_type: ErrorType = "InvalidUtf8" if charset == "utf-8" else "InvalidEncoding"
         raise fail(
             error_type,
             f"{fmt} payload is not valid {charset}: {exc.reason} at byte offset {exc.start}",

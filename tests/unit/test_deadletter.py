@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import get_args
+
 from agents.deadletter import dead_letter, original_payload
-from agents.errors import StageError
-from schemas.records import KafkaSource
+from agents.errors import ERROR_TYPES, StageError, error_table
+from schemas.records import ErrorType, KafkaSource
 
 
 def test_stage_error_keeps_its_reason_and_utf8_payload() -> None:
@@ -21,3 +24,9 @@ def test_invalid_utf8_is_kept_as_base64() -> None:
     assert letter.error.stage == "dedup"
     assert letter.error.type == "ValueError"
     assert "boom" in letter.error.message
+
+
+def test_every_error_type_is_described_and_the_docs_table_is_current() -> None:
+    assert list(ERROR_TYPES) == list(get_args(ErrorType))
+    formats = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert error_table() in formats, "docs/formats.md error table is stale: paste agents.errors.error_table()"
