@@ -13,7 +13,9 @@ one language is one partition and every decision is made by the worker that owns
   sighting, and gets back the decision made then, identically.
 
 ``deduplicate`` works on any ``MutableMapping`` (a dict offline, the changelog-backed Faust
-table in the worker), so both paths run the very same code. The table holds, per language:
+table in the worker), so both paths run the very same code. The table holds, per language, entries
+keyed by :func:`state_key` and typed by :class:`DecisionEntry`, :class:`UriEntry`, :class:`TextEntry`
+and :class:`JournalEntry`:
 
 - ``m:<raw coordinates>`` the decision made for a message (replays);
 - ``u:<lang>:<uri>`` the latest version seen of a uri; ``f:<lang>:<fingerprint>`` the story
@@ -34,7 +36,7 @@ import time
 from array import array
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -63,6 +65,65 @@ Outcome = StoryInFlight | DuplicateNotice
 
 # Journal entries expired per call: more than one story's worth, so a backlog drains.
 EXPIRE_PER_CALL = 16
+
+EntryKind = Literal["m", "u", "f", "n"]
+
+
+def state_key(kind: EntryKind, *parts: str | int | None) -> str:
+    """The table key of an entry: ``m:<raw coordinates>`` (a decision), ``u:<lang>:<uri>`` (a uri's
+    latest version), ``f:<lang>:<fingerprint>`` (a text) or ``n:<lang>:<seq>`` (the journal)."""
+    return ":".join((kind, *(str(part) for part in parts)))
+
+
+class UriEntry(TypedDict):
+    """``u:``: the latest version that passed of a uri, and which journal entry wrote it."""
+
+    version: str | None
+    versioncreated: str | None
+    fingerprint: str | None
+    seen_at: float
+    seq: int
+    m: str
+
+
+class TextEntry(TypedDict):
+    """``f:``: the story that first passed with a text."""
+
+    uri: str
+    version: str | None
+    seen_at: float
+    seq: int
+    m: str
+
+
+class JournalEntry(TypedDict):
+    """``n:``: one decided story; a story that passed also has its uri, version, fingerprint and
+    MinHash signature (``u``, ``v``, ``f``, ``s``)."""
+
+    at: float
+    m: str
+    u: NotRequired[str]
+    v: NotRequired[str | None]
+    f: NotRequired[str | None]
+    s: NotRequired[str | None]
+
+
+class PassRecord(TypedDict):
+    fingerprint: str
+    status: str
+    supersedes: dict[str, Any] | None
+
+
+class DuplicateRecord(TypedDict):
+    kind: str
+    duplicate_of: dict[str, Any]
+    similarity: float
+
+
+#: ``m:``: the decision made for a message, given back when it is read again.
+DecisionEntry = TypedDict(
+    "DecisionEntry", {"seen_at": float, "pass": NotRequired[PassRecord], "duplicate": NotRequired[DuplicateRecord]}
+)
 
 
 def compare_versions(a: RawStory | dict[str, Any], b: RawStory | dict[str, Any]) -> int:
@@ -208,7 +269,7 @@ def deduplicate(story: StoryInFlight, state: State, window_seconds: float, near:
     started = time.perf_counter()
     if near is None:
         near = NearDedup.from_state(state)
-    decision_key = "m:" + story.identity
+    decision_key = state_key("m", story.identity)
     stored = _live(state.get(decision_key), story.received_at, window_seconds)
     if stored is not None:
         outcome = _replay(story, stored)
@@ -242,9 +303,9 @@ class _Decision:
             return None  # written by this very message before a crash
         return entry
 
-    def run(self) -> tuple[Outcome, dict[str, Any]]:
+    def run(self) -> tuple[Outcome, DecisionEntry]:
         raw = self.story.story
-        seen_uri = self._get(f"u:{self.code}:{raw.uri}")
+        seen_uri = self._get(state_key("u", self.code, raw.uri))
         if seen_uri is not None:
             order = compare_versions(raw, seen_uri)
             earlier = StoryRef(raw.uri, seen_uri["version"])
@@ -255,26 +316,28 @@ class _Decision:
                 return self._duplicate("stale", earlier, 1.0 if same_text else 0.0)
             return self._passes(DedupTag(self.fp or "", "update", earlier))
 
-        seen_text = None if self.fp is None else self._get(f"f:{self.code}:{self.fp}")
+        seen_text = None if self.fp is None else self._get(state_key("f", self.code, self.fp))
         if seen_text is not None:
             return self._duplicate("exact", StoryRef(seen_text["uri"], seen_text["version"]), 1.0)
 
         if self.minhash is not None:
             for seq, similarity in self.lang.index.query(decode_signature(self.minhash), self.now - self.window):
-                entry = self._get(f"n:{self.code}:{seq}")
+                entry = self._get(state_key("n", self.code, seq))
                 if entry is not None and entry.get("u") is not None:
                     return self._duplicate("near", StoryRef(entry["u"], entry.get("v")), similarity)
         return self._passes(DedupTag(self.fp or "", "new", None))
 
-    def _journal(self, entry: dict[str, Any]) -> int:
+    def _journal(self, entry: JournalEntry) -> int:
         seq = self.lang.push(self.now)
-        self.state[f"n:{self.code}:{seq}"] = {"at": self.now, "m": self.story.identity, **entry}
+        self.state[state_key("n", self.code, seq)] = entry
         return seq
 
-    def _passes(self, tag: DedupTag) -> tuple[Outcome, dict[str, Any]]:
+    def _passes(self, tag: DedupTag) -> tuple[Outcome, DecisionEntry]:
         story, raw, identity = self.story, self.story.story, self.story.identity
-        seq = self._journal({"u": raw.uri, "v": raw.version, "f": self.fp, "s": self.minhash})
-        self.state[f"u:{self.code}:{raw.uri}"] = {
+        seq = self._journal(
+            {"at": self.now, "m": identity, "u": raw.uri, "v": raw.version, "f": self.fp, "s": self.minhash}
+        )
+        latest: UriEntry = {
             "version": raw.version,
             "versioncreated": raw.versioncreated,
             "fingerprint": self.fp,
@@ -282,23 +345,19 @@ class _Decision:
             "seq": seq,
             "m": identity,
         }
+        self.state[state_key("u", self.code, raw.uri)] = latest
         if self.fp is not None:
-            self.state[f"f:{self.code}:{self.fp}"] = {
-                "uri": raw.uri,
-                "version": raw.version,
-                "seen_at": self.now,
-                "seq": seq,
-                "m": identity,
-            }
+            first: TextEntry = {"uri": raw.uri, "version": raw.version, "seen_at": self.now, "seq": seq, "m": identity}
+            self.state[state_key("f", self.code, self.fp)] = first
         if self.minhash is not None:
             self.lang.index.add(seq, decode_signature(self.minhash), self.now)
         story.dedup = tag
         supersedes = None if tag.supersedes is None else {"uri": tag.supersedes.uri, "version": tag.supersedes.version}
-        record = {"fingerprint": tag.fingerprint, "status": tag.status, "supersedes": supersedes}
+        record: PassRecord = {"fingerprint": tag.fingerprint, "status": tag.status, "supersedes": supersedes}
         return story, {"seen_at": self.now, "pass": record}
 
-    def _duplicate(self, kind: str, original: StoryRef, similarity: float) -> tuple[Outcome, dict[str, Any]]:
-        self._journal({})
+    def _duplicate(self, kind: str, original: StoryRef, similarity: float) -> tuple[Outcome, DecisionEntry]:
+        self._journal({"at": self.now, "m": self.story.identity})
         notice = DuplicateNotice(
             uri=self.story.story.uri,
             version=self.story.story.version,
@@ -308,7 +367,7 @@ class _Decision:
             detected_at=self.now,
             source=self.story.source,
         )
-        record = {
+        record: DecisionEntry = {
             "seen_at": self.now,
             "duplicate": {
                 "kind": kind,
@@ -329,14 +388,15 @@ def _expire(state: State, near: NearDedup, code: str, cutoff: float, limit: int 
         if oldest is None or oldest >= cutoff:
             break
         seq = lang.pop()
-        key = f"n:{code}:{seq}"
+        key = state_key("n", code, seq)
         entry = state.get(key)
         if isinstance(entry, dict):
-            _delete(state, "m:" + str(entry.get("m")))
-            for prefix, name in (("u", entry.get("u")), ("f", entry.get("f"))):
+            _delete(state, state_key("m", entry.get("m")))
+            kinds: tuple[tuple[EntryKind, Any], ...] = (("u", entry.get("u")), ("f", entry.get("f")))
+            for kind, name in kinds:
                 if name is None:
                     continue
-                other = f"{prefix}:{code}:{name}"
+                other = state_key(kind, code, name)
                 written = state.get(other)
                 if isinstance(written, dict) and written.get("seq") == seq:
                     _delete(state, other)

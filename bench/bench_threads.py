@@ -30,9 +30,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from agents.dedup import text_signature  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
-from agents.neardup import NUM_PERM, LshIndex  # noqa: E402
+from agents.neardup import (  # noqa: E402
+    NUM_PERM,
+    LshIndex,
+    text_signature,
+)
 from agents.threads import (  # noqa: E402
     KIND_ENTITY,
     KIND_NAME,
