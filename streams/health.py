@@ -26,6 +26,7 @@ log = logging.getLogger("wirestream.health")
 
 KAFKA_PROBE_SECONDS = 2.0
 KAFKA_PROBE_TIMEOUT_SECONDS = 5.0
+KAFKA_UNREACHABLE_SECONDS = 5.0  # probes failing this long make the worker not ready
 
 Partition = tuple[str, int]
 
@@ -102,20 +103,31 @@ def register(wiring: Wiring) -> None:
 
     @app.task  # type: ignore[untyped-decorator]
     async def probe_kafka() -> None:
+        failing_since: float | None = None
         lost_at = time.monotonic()
         while True:  # cancelled when the app stops
-            reachable = await kafka_reachable(app)
+            answered = await kafka_reachable(app)
+            now = time.monotonic()
+            if answered:
+                failing_since = None
+            elif failing_since is None:
+                failing_since = now
+            # One failed probe is not an outage: a broker being killed or a leader election can
+            # fail a metadata request for a moment while the others answer the next one.
+            reachable = failing_since is None or (
+                state.kafka_ever_reachable and now - failing_since < KAFKA_UNREACHABLE_SECONDS
+            )
             # Before the first contact, the start-up wait reports the broker; after it, each change.
             if reachable != state.kafka_reachable and state.kafka_ever_reachable:
                 broker = wiring.settings.bootstrap_servers
                 if reachable:
-                    seconds = round(time.monotonic() - lost_at, 1)
+                    seconds = round(now - lost_at, 1)
                     log.warning("Kafka reachable again", extra={"broker": broker, "after_seconds": seconds})
                 else:
-                    lost_at = time.monotonic()
+                    lost_at = now if failing_since is None else failing_since
                     log.error("Kafka unreachable: not ready until it answers", extra={"broker": broker})
             state.kafka_reachable = reachable
-            state.kafka_ever_reachable |= reachable
+            state.kafka_ever_reachable |= answered
             await asyncio.sleep(KAFKA_PROBE_SECONDS)
 
     if stall_seconds <= 0:
