@@ -81,6 +81,7 @@ def test_samples_end_to_end(settings: Settings, start_worker: Any) -> None:
         ("urn:wirestream:sample:nucleaire", "1"): "new",
         ("urn:wirestream:sample:bahn-streik", "1"): "new",
         ("urn:wirestream:sample:sequia", "1"): "new",
+        ("urn:wirestream:sample:ukraine-call", "1"): "new",
         ("urn:wirestream:sample:bahn-streik", "2"): "update",
         ("urn:wirestream:sample:sequia", "2"): "update",
     }

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agents.errors import StageError
+from agents.formats import parse_payload
 from agents.threads import (
     KIND_ENTITY,
     KIND_NAME,
@@ -226,3 +230,39 @@ def test_expired_stories_leave_the_index_and_decisions_stay_right_after_compacti
     rebuilt = ThreadIndex()
     rebuilt.rebuild(state.items())
     assert len(rebuilt) == len(index) and rebuilt.thread_of(index.next_seq - 1) == first.thread.id
+
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "seed"
+
+
+def test_the_scraped_seed_joins_the_thread_of_the_english_sample_story() -> None:
+    """The seed is a French machine translation of an English wire story about the event the sample
+    ``urn:wirestream:sample:ukraine-call`` reports (written for the project, not the seed's source)."""
+    seeds = sorted(SEED.glob("*.txt"))
+    if not seeds:
+        if os.environ.get("CI"):
+            raise AssertionError(f"no seed story in {SEED}")
+        pytest.skip(f"no seed story in {SEED}")
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    settings = ThreadSettings()
+    threads: dict[str, str] = {}
+    for line, payload in enumerate((REPO / "samples" / "stories.jsonl").read_bytes().splitlines(), start=1):
+        try:
+            raws = parse_payload(payload)
+        except StageError:
+            continue
+        for raw in raws:
+            text = (raw.headline or "", raw.body or "")
+            decision = assign(
+                story(raw.uri, text, raw.language or "en", float(line), line, raw.version), state, settings, index
+            )
+            threads[raw.uri] = decision.thread.id
+    headline, _, body = seeds[0].read_text(encoding="utf-8").partition("\n")
+    seed = assign(story("urn:seed", (headline, body), "fr", 100.0, 100), state, settings, index)
+    assert seed.thread.id == threads["urn:wirestream:sample:ukraine-call"]
+    assert seed.thread.languages == ["en", "fr"]
+    assert [uri for uri, thread in threads.items() if thread == seed.thread.id] == [
+        "urn:wirestream:sample:ukraine-call"
+    ]
