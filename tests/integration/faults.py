@@ -32,6 +32,7 @@ from streams.settings import Settings
 from tests.integration.conftest import WorkerProcess, isolated_settings
 
 Story = Callable[[int], bytes]
+SEND_TIMEOUT_SECONDS = 15.0
 
 
 class SteadyFlow:
@@ -65,28 +66,39 @@ class SteadyFlow:
         return self.sent
 
     async def _run(self) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=10_000
-        )
-        while not self._stop.is_set():  # the brokers may be away at the start too
-            try:
-                await producer.start()
-                break
-            except KafkaError:
-                await asyncio.sleep(0.5)
+        producer = await self._producer()
         try:
             while not self._stop.is_set():
                 payload = self.story(self.sent)
                 try:
-                    await producer.send_and_wait(self.topic, payload, key=story_key(payload))
-                except KafkaError:
+                    send = producer.send_and_wait(self.topic, payload, key=story_key(payload))
+                    await asyncio.wait_for(send, SEND_TIMEOUT_SECONDS)
+                except (KafkaError, TimeoutError):
+                    # A producer whose broker went away can stay stuck on its batch (a lone broker
+                    # restarted): start afresh, as a publisher restarted by its supervisor would.
                     self.resends += 1
-                    await asyncio.sleep(0.5)
+                    await producer.stop()
+                    producer = await self._producer()
                     continue
                 self.sent += 1
                 await asyncio.sleep(max(0.0, self.started + self.sent / self.rate - time.monotonic()))
         finally:
             await producer.stop()
+
+    async def _producer(self) -> AIOKafkaProducer:
+        """A started producer (acks=all, idempotent), once the brokers take one."""
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, request_timeout_ms=10_000
+            )
+            try:
+                await producer.start()
+                return producer
+            except KafkaError:
+                await producer.stop()
+                if self._stop.is_set():
+                    raise
+                await asyncio.sleep(0.5)
 
 
 def _uri(topic: str, settings: Settings, record: dict[str, Any]) -> str | None:
