@@ -191,6 +191,8 @@ def faust_app(settings: Settings, store: str | None = None) -> faust.App:
         producer_linger=0.005,
         consumer_max_fetch_size=settings.max_record_bytes,
         broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_interval_seconds,
     )
 
 

@@ -151,6 +151,15 @@ class Settings:
         "An assigned partition with lag whose committed offset has not moved for this long is stalled: "
         "`wirestream_partition_stalled` and a failing `/healthz` (0: no watchdog).",
     )
+    session_timeout_seconds: float = _setting(
+        10.0,
+        "Kafka consumer-group session timeout: a worker that stops heartbeating (killed, hung) loses its "
+        "partitions after this long; at least the broker's `group.min.session.timeout.ms` (6 s) "
+        "(docs/reliability.md).",
+    )
+    heartbeat_interval_seconds: float = _setting(
+        1.0, "Interval of the consumer's heartbeats to the group coordinator; under a third of the session timeout."
+    )
     web_host: str = _setting("127.0.0.1", "Address the worker's web server binds (metrics, health).")
     web_port: int = _setting(6066, "Port of the worker's web server (`/metrics`, `/healthz`, `/readyz`).")
     log_level: str = _setting("INFO", "Log level: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
@@ -226,6 +235,14 @@ class Settings:
             _fail("stall_seconds", self.stall_seconds, "a number of seconds >= 0 (0: no watchdog)")
         if self.shutdown_grace_seconds <= 0:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
+        if self.session_timeout_seconds < 1:
+            _fail("session_timeout_seconds", self.session_timeout_seconds, "a number of seconds >= 1")
+        if not 0 < self.heartbeat_interval_seconds * 3 <= self.session_timeout_seconds:
+            _fail(
+                "heartbeat_interval_seconds",
+                self.heartbeat_interval_seconds,
+                f"a number of seconds > 0 and at most a third of the session timeout ({self.session_timeout_seconds})",
+            )
         if self.language_short_text_model not in ("full", "lite", "off"):
             _fail("language_short_text_model", self.language_short_text_model, "full, lite or off")
         if self.ninjs_version not in NINJS_VERSIONS:
@@ -276,6 +293,24 @@ class Settings:
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             certfile, keyfile = env_name("ssl_certfile"), env_name("ssl_keyfile")
             raise SettingsError(f"{certfile} and {keyfile} go together (mutual TLS): set both or neither")
+
+    def isolated(self, run: str, prefix: str = "t") -> Settings:
+        """A copy with an app id and topic names of its own (``<prefix><run>.stories.raw``, ...), for
+        tests and benchmarks that share a broker."""
+        defaults = Settings()
+        topics = {name: f"{prefix}{run}.{getattr(defaults, name)}" for name in self.topic_names()}
+        return self.with_overrides(app_id=f"wirestream-{prefix}-{run}", **topics)
+
+    def environ(self) -> dict[str, str]:
+        """The ``WIRESTREAM_*`` variables that give these settings (for a worker subprocess)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Secret):
+                env[env_name(f.name)] = value.reveal()
+            else:
+                env[env_name(f.name)] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
 
     @staticmethod
     def topic_names() -> tuple[str, ...]:

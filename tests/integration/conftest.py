@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from streams.kafka_local import LocalKafka, LocalKafkaCluster
-from streams.settings import Secret, Settings, env_name
+from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_KAFKA_PORT = int(os.environ.get("WIRESTREAM_TEST_KAFKA_PORT", "19092"))
@@ -71,31 +71,14 @@ def settings(kafka: LocalKafka) -> Settings:
 def isolated_settings(broker: str, **overrides: Any) -> Settings:
     """Settings of a pipeline of its own on ``broker``: app id, topic names, web port, data dir."""
     run = uuid.uuid4().hex[:8]
-    return Settings(
-        broker=broker,
-        app_id=f"wirestream-test-{run}",
-        topic_raw=f"t{run}.stories.raw",
-        topic_clean=f"t{run}.stories.clean",
-        topic_unique=f"t{run}.stories.unique",
-        topic_enriched=f"t{run}.stories.enriched",
-        topic_duplicates=f"t{run}.stories.duplicates",
-        topic_deadletter=f"t{run}.stories.deadletter",
-        web_port=free_port(),
-        data_dir=f"/tmp/wirestream-test-{run}",
-        **overrides,
+    return Settings(broker=broker, web_port=free_port(), data_dir=f"/tmp/wirestream-test-{run}", **overrides).isolated(
+        run
     )
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a worker these settings."""
-    env = dict(os.environ)
-    for name in settings.__dataclass_fields__:
-        value = getattr(settings, name)
-        if isinstance(value, Secret):
-            env[env_name(name)] = value.reveal()
-        else:
-            env[env_name(name)] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
+    return {**os.environ, **settings.environ()}
 
 
 WORKER_COMMAND = ("-m", "streams.cli", "worker")

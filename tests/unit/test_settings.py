@@ -46,6 +46,8 @@ def test_environment_overrides_and_converts() -> None:
         ("WIRESTREAM_TOPIC_CLEAN", "bad topic!", "Kafka topic name"),
         ("WIRESTREAM_BROKER", "nonsense", "host:port"),
         ("WIRESTREAM_NINJS_VERSION", "3.1", "expected 2.2 or 3.0"),
+        ("WIRESTREAM_SESSION_TIMEOUT_SECONDS", "0.5", "seconds >= 1"),
+        ("WIRESTREAM_HEARTBEAT_INTERVAL_SECONDS", "4", "at most a third of the session timeout"),
     ],
 )
 def test_wrong_values_are_named_in_the_error(variable: str, value: str, expected: str) -> None:
@@ -66,3 +68,8 @@ def test_readme_table_matches_the_settings() -> None:
     documented = set(re.findall(r"`(WIRESTREAM_[A-Z_]+)`", readme))
     for name in Settings.__dataclass_fields__:
         assert env_name(name) in documented
+
+
+def test_environ_gives_back_the_same_settings() -> None:
+    settings = Settings(partitions=8, entities_enabled=False, session_timeout_seconds=12.5)
+    assert Settings.from_env(settings.environ()) == settings
