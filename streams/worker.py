@@ -14,7 +14,13 @@ import faust
 from aiokafka.errors import KafkaError
 
 from streams.app import Wiring, create_app
-from streams.faust_patches import check_faust, commit_only_handled, guard_seek, limit_fetch_wait
+from streams.faust_patches import (
+    check_faust,
+    commit_before_revoke,
+    commit_only_handled,
+    guard_seek,
+    limit_fetch_wait,
+)
 from streams.kafka_access import KafkaAccess, KafkaAccessError, as_refusal, wait_for_kafka
 from streams.logs import logging_config
 from streams.pipeline import Pipeline
@@ -59,6 +65,7 @@ class GracefulWorker(TunedWorker):
         await super().on_first_start()
         guard_seek(self.wiring.app)
         commit_only_handled(self.wiring.app)
+        commit_before_revoke(self.wiring.app, self.wiring.settings.session_timeout_seconds)
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._drain is not None:
@@ -90,6 +97,14 @@ class GracefulWorker(TunedWorker):
         os._exit(EXIT_GRACE_EXCEEDED)
 
 
+def _exit_before_start(signum: int, frame: object) -> None:
+    # Nothing is open that needs closing yet (no consumer, no table). SystemExit raised from a signal
+    # handler can land inside a callback that swallows it (seen: a weakref finalizer), so exit here.
+    log.info("stop requested while starting (loading models), exiting", extra={"signal": signal.Signals(signum).name})
+    logging.shutdown()
+    os._exit(0)
+
+
 def run_worker(settings: Settings, pipeline: Pipeline | None = None) -> None:
     """Run a worker, its agents calling ``pipeline`` (by default the one ``settings`` make), until it
     is told to stop; never returns (exits the process).
@@ -103,6 +118,10 @@ def run_worker(settings: Settings, pipeline: Pipeline | None = None) -> None:
     check_faust()
     config = logging_config(settings.log_level)
     logging.config.dictConfig(config)
+    # Until Faust's worker installs its own handlers: a stop while the topics are checked or the
+    # models load (tens of seconds on a busy machine) has nothing to drain, so exit at once, and say so.
+    signal.signal(signal.SIGTERM, _exit_before_start)
+    signal.signal(signal.SIGINT, _exit_before_start)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     startup = StartupServer(settings.web_host, settings.web_port)

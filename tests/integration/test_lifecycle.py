@@ -113,3 +113,14 @@ def test_a_member_with_no_partition_is_ready(settings: Settings, tmp_path: Any) 
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_sigterm_while_loading_models_exits_cleanly_and_says_so(settings: Settings, tmp_path: Any) -> None:
+    worker = WorkerProcess(settings, tmp_path / "loading.log").spawn()
+    deadline = time.monotonic() + 60
+    while "created topics" not in worker.tail() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "models loaded" not in worker.tail(), "the models loaded too fast to test this"
+    exit_code = worker.stop(signal.SIGTERM, timeout=30)
+    assert exit_code == 0, worker.tail()
+    assert "stop requested while starting (loading models)" in worker.tail(), worker.tail()
