@@ -366,6 +366,7 @@ class _Decision:
             similarity=similarity,
             detected_at=self.now,
             source=self.story.source,
+            idempotency_key=self.story.identity,
         )
         record: DecisionEntry = {
             "seen_at": self.now,
@@ -424,6 +425,7 @@ def _replay(story: StoryInFlight, stored: dict[str, Any]) -> Outcome:
         similarity=float(dup["similarity"]),
         detected_at=float(stored["seen_at"]),
         source=story.source,
+        idempotency_key=story.identity,
     )
 
 

@@ -159,6 +159,7 @@ def build_enriched(
         dedup=dedup,
         cleaning={"removed": story.clean.removed},
         source=story.source,
+        idempotency_key=story.identity,
         received_at=story.received_at,
         timings=story.timings,
         pipeline_version=pipeline_version,

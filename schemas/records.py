@@ -377,7 +377,9 @@ class Enrichment:
     ``entities_tagged_chars`` is how many characters of the clean body the model read (the whole
     body unless it was longer than ``WIRESTREAM_ENTITIES_MAX_CHARS``), None when no model ran.
     ``entities`` keeps every mention (junk dropped); ``merged_entities`` groups them into
-    entities, most salient first.
+    entities, most salient first. ``idempotency_key`` is the raw message's coordinates and the
+    story's index in it (``<topic>:<partition>:<offset>#<item>``): a story handled twice after a
+    crash comes out twice with the same key, so a consumer keeps the first record per key.
     """
 
     language: LanguageTag
@@ -388,6 +390,7 @@ class Enrichment:
     dedup: DedupTag
     cleaning: dict[str, list[Removal]]
     source: Source
+    idempotency_key: str
     received_at: float
     timings: dict[str, float]
     pipeline_version: str
@@ -404,7 +407,8 @@ class EnrichedStory:
 
 @dataclass(slots=True)
 class DuplicateNotice:
-    """``stories.duplicates``: a copy or a stale version, linked to the story it repeats."""
+    """``stories.duplicates``: a copy or a stale version, linked to the story it repeats.
+    ``idempotency_key`` as in :class:`Enrichment`: the same for every copy of this notice."""
 
     uri: str
     version: str | None
@@ -413,6 +417,7 @@ class DuplicateNotice:
     similarity: float
     detected_at: float
     source: Source
+    idempotency_key: str
 
 
 @dataclass(slots=True)
