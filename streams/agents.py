@@ -61,7 +61,7 @@ def register_clean(wiring: Wiring) -> None:
             else:
                 metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
                 metrics.language(outcome.language.code)
-                await wiring.send(topics.clean, outcome.language.code, outcome)
+                await wiring.send(topics.clean, outcome.language.code, outcome, idempotency_key=outcome.identity)
 
     @app.agent(topics.raw, name="clean")
     async def clean_agent(stream: StreamT[bytes]) -> None:
@@ -100,12 +100,13 @@ def register_dedup(wiring: Wiring) -> None:
                 outcome,
                 received_at=story.received_at,
                 versioncreated=story.story.versioncreated,
+                idempotency_key=outcome.idempotency_key,
             )
         else:
             metrics.observe_stages(outcome.timings, ("dedup",))
             if outcome.dedup is not None and outcome.dedup.status == "update":
                 metrics.update()
-            await wiring.send(topics.unique, outcome.story.uri, outcome)
+            await wiring.send(topics.unique, outcome.story.uri, outcome, idempotency_key=outcome.identity)
 
     @app.timer(5.0)  # type: ignore[untyped-decorator]
     async def refresh_index_gauges() -> None:
@@ -142,6 +143,7 @@ def register_entities(wiring: Wiring) -> None:
                 outcome,
                 received_at=outcome.enrichment.received_at,
                 versioncreated=item_versioncreated(outcome.item),
+                idempotency_key=outcome.enrichment.idempotency_key,
             )
 
     @app.agent(topics.unique, name="entities")

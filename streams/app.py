@@ -58,6 +58,29 @@ class Readiness:
     in_flight: int = 0
 
 
+@dataclass(slots=True)
+class Delivered:
+    """Output records the broker has acknowledged in this process's life, by topic and idempotency
+    key (the oldest forgotten past ``capacity``).
+
+    A story handled twice comes out twice, and each copy used to be handled again at the next hop:
+    copies multiplied along the three hops. A record the broker acknowledged (``acks=all``) is durable,
+    so a copy of it can be dropped with no risk of loss; what was not acknowledged yet, or was sent
+    by an earlier process, is sent again (a double, never a loss).
+    """
+
+    capacity: int = 100_000
+    keys: dict[tuple[str, str], None] = field(default_factory=dict)
+
+    def add(self, topic: str, key: str) -> None:
+        self.keys[(topic, key)] = None
+        if len(self.keys) > self.capacity:
+            del self.keys[next(iter(self.keys))]
+
+    def __contains__(self, item: tuple[str, str]) -> bool:
+        return item in self.keys
+
+
 Handler = Callable[[EventT[bytes]], Awaitable[None]]
 log = logging.getLogger("wirestream.agents")
 
@@ -73,6 +96,7 @@ class Wiring:
     dedup_table: Any
     pipeline: Pipeline
     readiness: Readiness
+    delivered: Delivered = field(default_factory=Delivered)
 
     def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
         """Count a consumed message; return its value bytes and its coordinates."""
@@ -135,14 +159,27 @@ class Wiring:
         record: Any,
         received_at: float | None = None,
         versioncreated: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         """Encode ``record`` as JSON and send it; counts it, its latency since arrival on the raw
-        topic and its age since ``versioncreated``."""
-        await topic.send(key=key.encode("utf-8"), value=encode(record))
+        topic and its age since ``versioncreated``. A record whose ``idempotency_key`` this process
+        already delivered to ``topic`` is not sent again (see :class:`Delivered`)."""
+        name = topic.get_topic_name()
+        if idempotency_key is not None and (name, idempotency_key) in self.delivered:
+            self.metrics.copy_dropped(name)
+            return
+        sent = await topic.send(key=key.encode("utf-8"), value=encode(record))
+        if idempotency_key is not None:
+            # A future already (Faust's FutureMessage); ensure_future only gives it its type.
+            asyncio.ensure_future(sent).add_done_callback(lambda done: self._delivered(done, name, idempotency_key))
         now = time.time()
         latency = None if received_at is None else now - received_at
         created = parse_timestamp(versioncreated)
         self.metrics.emitted(topic.get_topic_name(), latency, None if created is None else now - created)
+
+    def _delivered(self, sent: asyncio.Future[Any], topic: str, key: str) -> None:
+        if not sent.cancelled() and sent.exception() is None:
+            self.delivered.add(topic, key)
 
     async def send_dead_letter(self, letter: DeadLetter) -> None:
         """Send a dead letter (key: the failed message's coordinates) and count its reason."""

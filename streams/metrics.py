@@ -63,6 +63,12 @@ class Metrics:
         self.duplicates_total = Counter(
             "wirestream_duplicates_total", "Duplicates found, per kind (exact, near, stale).", ["kind"], registry=r
         )
+        self.copies_dropped_total = Counter(
+            "wirestream_copies_dropped_total",
+            "Records not sent again: a copy of one this process already delivered (docs/reliability.md).",
+            ["topic"],
+            registry=r,
+        )
         self.updates_total = Counter("wirestream_updates_total", "Stories passed on as updates.", registry=r)
         self.dead_letters_total = Counter(
             "wirestream_dead_letters_total", "Dead letters, per stage and reason.", ["stage", "reason"], registry=r
@@ -111,6 +117,9 @@ class Metrics:
             self.latency_seconds.labels(topic).observe(latency_seconds)
         if age_seconds is not None and age_seconds >= 0:
             self.story_age_seconds.labels(topic).observe(age_seconds)
+
+    def copy_dropped(self, topic: str) -> None:
+        self.copies_dropped_total.labels(topic).inc()
 
     def observe_stages(self, timings: dict[str, float], stages: Iterable[str]) -> None:
         for stage in stages:
