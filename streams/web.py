@@ -11,6 +11,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 
+from faust.exceptions import ConsumerNotStarted
+
 if TYPE_CHECKING:
     from faust.web import Request, Response, View
 
@@ -25,7 +27,10 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 def readiness(wiring: Wiring) -> dict[str, Any]:
     """What ``/readyz`` answers: each condition and whether all hold."""
     app = wiring.app
-    assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()) if app.consumer else []
+    try:
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment()) if app.consumer else []
+    except ConsumerNotStarted:  # the web server answers before Faust has started its consumer thread
+        assigned = []
     recovery = cast(Any, app.tables).recovery
     tables_recovered = recovery.completed.is_set() and not recovery.in_recovery
     checks = {
