@@ -7,6 +7,8 @@ pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``
     python bench/launcher.py passthrough   # one Faust agent: raw -> the enriched topic, decode + encode
     python bench/launcher.py chain         # three such agents along the pipeline's topics: raw -> clean
                                            # -> unique -> enriched (Faust's own cost of the pipeline's hops)
+    python bench/launcher.py faust-exactly-once   # the worker with Faust's processing_guarantee="exactly_once"
+                                                  # (bench/worker_faults.py shows what it does under faults)
 
 The stubbed mode hands the worker a :class:`streams.pipeline.Pipeline` whose stages are identity ones
 (``_stubbed_pipeline``): the product code has no benchmark switch. Parsing the payload (the validate
@@ -66,6 +68,17 @@ def _stubbed_pipeline(settings: Settings) -> Pipeline:
         return [build_enriched(story, [], pipeline_version, ninjs_version=ninjs) for story in stories]
 
     return Pipeline(settings, Stages(parse_only, identity_dedup, identity_entities, lambda _: {}))
+
+
+def _faust_exactly_once() -> None:
+    """Make every Faust app of this process use Faust's own exactly-once mode (transactions)."""
+    import faust
+
+    class TransactionalApp(faust.App):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, processing_guarantee="exactly_once", **kwargs)
+
+    faust.App = TransactionalApp  # type: ignore[misc]
 
 
 def _passthrough(settings: Settings, hops: int = 1) -> None:
@@ -140,7 +153,9 @@ def main() -> int:
     if mode in ("passthrough", "chain"):
         _passthrough(settings, hops=1 if mode == "passthrough" else 3)
         return 0
-    if mode not in ("pipeline", "stubbed"):
+    if mode == "faust-exactly-once":
+        _faust_exactly_once()
+    elif mode not in ("pipeline", "stubbed"):
         print(f"launcher: unknown mode {mode!r}", file=sys.stderr)
         return 2
     from streams.worker import run_worker

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.codec import decode
@@ -72,6 +72,49 @@ async def topic_partitions(kafka: KafkaAccess | str, topics: list[str]) -> list[
     return [TopicPartition(t, p) for t in topics for p in found[t]]
 
 
+async def read_messages(
+    kafka: KafkaAccess | str,
+    topics: list[str],
+    expected: int | None = None,
+    timeout: float = 30.0,
+    idle: float | None = None,
+    isolation_level: str = "read_uncommitted",
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read the given topics from the beginning (no consumer group) and return the messages.
+
+    Stops when ``expected`` messages were read, after ``idle`` seconds with nothing new, or at
+    ``timeout``. ``read_committed`` skips records of aborted (or still open) transactions.
+    """
+    partitions = await topic_partitions(kafka, topics)
+    consumer = AIOKafkaConsumer(
+        **kafka_access(kafka).client_options(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=CLIENT_MAX_BYTES,
+        isolation_level=isolation_level,
+    )
+    await consumer.start()
+    messages: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            if expected is not None and len(messages) >= expected:
+                break
+            if idle is not None and time.monotonic() - last_new > idle:
+                break
+            batches = await consumer.getmany(timeout_ms=200)
+            for batch in batches.values():
+                messages.extend(batch)
+                if batch:
+                    last_new = time.monotonic()
+    finally:
+        await consumer.stop()
+    return messages
+
+
 async def consume(
     kafka: KafkaAccess | str,
     topics: list[str],
@@ -84,30 +127,5 @@ async def consume(
     Stops when ``expected`` records were read, after ``idle`` seconds with nothing new, or at
     ``timeout``.
     """
-    partitions = await topic_partitions(kafka, topics)
-    consumer = AIOKafkaConsumer(
-        **kafka_access(kafka).client_options(),
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=CLIENT_MAX_BYTES,
-    )
-    await consumer.start()
-    records: list[tuple[str, dict[str, Any]]] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        deadline = time.monotonic() + timeout
-        last_new = time.monotonic()
-        while time.monotonic() < deadline:
-            if expected is not None and len(records) >= expected:
-                break
-            if idle is not None and time.monotonic() - last_new > idle:
-                break
-            batches = await consumer.getmany(timeout_ms=200)
-            for tp, messages in batches.items():
-                for message in messages:
-                    records.append((tp.topic, decode(message.value or b"null")))
-                    last_new = time.monotonic()
-    finally:
-        await consumer.stop()
-    return records
+    messages = await read_messages(kafka, topics, expected, timeout, idle)
+    return [(message.topic, decode(message.value or b"null")) for message in messages]
