@@ -67,6 +67,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Failures of one detector that the combination survived (it goes on without that opinion), per
+# detector; a plain counter so this module stays free of metrics libraries (streams/metrics.py
+# exports it as wirestream_language_detector_failures_total).
+DETECTOR_FAILURES: Counter[str] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +468,7 @@ def _classify(d: _Detectors, text: str) -> tuple[str, float]:
             return UND, 0.0
     except Exception:
         log.debug("fastText failed", exc_info=True)
+        DETECTOR_FAILURES["fasttext"] += 1
     ft_code, ft_p = _top(ft_all)
 
     # 1. fast path (an unsupported sibling that we would report as this language anyway counts for it)
@@ -486,17 +493,20 @@ def _classify(d: _Detectors, text: str) -> tuple[str, float]:
         lg = d.lingua_probs(short)
     except Exception:
         log.debug("lingua failed", exc_info=True)
+        DETECTOR_FAILURES["lingua"] += 1
     words: dict[str, float] = {}
     if letters < LANGIDENTIFY_MAX_LETTERS:  # its strength is short text; it is slow on long text
         try:
             li = d.langidentify_probs(short)
         except Exception:
             log.debug("langidentify failed", exc_info=True)
+            DETECTOR_FAILURES["langidentify"] += 1
         try:
             if not has_cjk:
                 words = d.word_probs(short)
         except Exception:
             log.debug("word frequencies failed", exc_info=True)
+            DETECTOR_FAILURES["wordfreq"] += 1
     combined = _combine(
         [
             (W_LINGUA, lg),
@@ -531,6 +541,7 @@ def _detect_with(d: _Detectors, headline: str, body: str, declared: str | None) 
         code, confidence = _classify(d, text) if text else (UND, 0.0)
     except Exception:
         log.warning("language detection failed", exc_info=True)
+        DETECTOR_FAILURES["all"] += 1
         code, confidence = UND, 0.0
     if code == UND:
         confidence = 0.0

@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from agents.language import DETECTOR_FAILURES
 from schemas.records import Mention
 from streams.pipeline import package_version
 
@@ -102,6 +105,7 @@ class Metrics:
         self.model_load_seconds = Gauge(
             "wirestream_model_load_seconds", "Time to load each NER model.", ["language"], registry=r
         )
+        r.register(DetectorFailures())
         self.build_info = Info("wirestream_build", "Version of wirestream and its key libraries.", registry=r)
         libraries = {name.replace("-", "_"): package_version(name) for name in _KEY_LIBRARIES}
         self.build_info.info(
@@ -149,6 +153,21 @@ class Metrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class DetectorFailures(Collector):
+    """``wirestream_language_detector_failures_total{detector}``: language detectors that raised on a
+    story, read from the language stage's own count (the story still gets a language from the rest)."""
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "wirestream_language_detector_failures",
+            "Language detectors that failed on a story (detection went on without them), per detector.",
+            labels=["detector"],
+        )
+        for detector, count in sorted(DETECTOR_FAILURES.items()):
+            family.add_metric([detector], count)
+        yield family
 
 
 def register(wiring: Wiring) -> None:

@@ -243,6 +243,20 @@ def test_word_frequencies_still_count_when_the_other_short_text_detectors_fail(
     assert detect_language("aktuálnu výstavu", "").code == "sk"
 
 
+def test_failing_detectors_are_counted_per_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_args: Any, **_kwargs: Any) -> dict[str, float]:
+        raise RuntimeError("detector exploded")
+
+    before = dict(language.DETECTOR_FAILURES)
+    for name in ("lingua_probs", "langidentify_probs"):
+        monkeypatch.setattr(language._detectors(), name, boom)
+    assert detect_language("aktuálnu výstavu", "").code == "sk"
+    monkeypatch.setattr(language, "_classify", boom)
+    detect_language(*SAMPLES["en"])
+    counted = {name: count - before.get(name, 0) for name, count in language.DETECTOR_FAILURES.items()}
+    assert {name: n for name, n in counted.items() if n} == {"lingua": 1, "langidentify": 1, "all": 1}
+
+
 def test_internal_error_gives_und(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_args: Any, **_kwargs: Any) -> tuple[str, float]:
         raise MemoryError("out of memory")
@@ -300,3 +314,11 @@ def test_never_raises_and_stays_in_range(headline: str, body: str, declared: str
     if result.code == "und":
         assert result.confidence == 0.0
     assert result.mismatch == (result.declared is not None and result.code not in ("und", result.declared))
+
+
+def test_detector_failures_are_exported_as_a_metric(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.metrics import Metrics
+
+    monkeypatch.setitem(language.DETECTOR_FAILURES, "lingua", 7)
+    exposition = Metrics().exposition().decode()
+    assert 'wirestream_language_detector_failures_total{detector="lingua"} 7.0' in exposition
