@@ -157,7 +157,7 @@ def build_enriched(
         entities_model=entities_model,
         entities_tagged_chars=entities_tagged_chars,
         dedup=dedup,
-        cleaning={"removed": story.clean.removed},
+        cleaning={"removed": story.clean.removed, "refused": story.clean.refused},
         source=story.source,
         idempotency_key=story.identity,
         received_at=story.received_at,

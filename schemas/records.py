@@ -164,11 +164,16 @@ class Removal:
 
 @dataclass(slots=True)
 class CleanText:
-    """The clean headline and body (plain text, paragraphs separated by a blank line)."""
+    """The clean headline and body (plain text, paragraphs separated by a blank line).
+
+    ``refused``: removals a boilerplate rule asked for and the guard refused (the unit would
+    have been most of the body, or the whole of it); the text is kept.
+    """
 
     headline: str
     body: str
     removed: list[Removal] = field(default_factory=list)
+    refused: list[Removal] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CleanText:
@@ -176,6 +181,7 @@ class CleanText:
             headline=data["headline"],
             body=data["body"],
             removed=[Removal.from_dict(r) for r in data.get("removed", [])],
+            refused=[Removal.from_dict(r) for r in data.get("refused", [])],
         )
 
 

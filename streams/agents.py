@@ -61,6 +61,7 @@ def register_clean(wiring: Wiring) -> None:
             else:
                 metrics.observe_stages(outcome.timings, ("validate", "clean", "language"))
                 metrics.language(outcome.language.code)
+                metrics.cleaning_refused(outcome.clean.refused)
                 await wiring.send(topics.clean, outcome.language.code, outcome, idempotency_key=outcome.identity)
 
     @app.agent(topics.raw, name="clean")

@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from agents.language import DETECTOR_FAILURES
-from schemas.records import Mention
+from schemas.records import Mention, Removal
 from streams.pipeline import package_version
 
 if TYPE_CHECKING:
@@ -75,6 +75,12 @@ class Metrics:
         self.updates_total = Counter("wirestream_updates_total", "Stories passed on as updates.", registry=r)
         self.dead_letters_total = Counter(
             "wirestream_dead_letters_total", "Dead letters, per stage and reason.", ["stage", "reason"], registry=r
+        )
+        self.cleaning_refused_total = Counter(
+            "wirestream_cleaning_refused_total",
+            "Boilerplate removals the cleaning guard refused (most or all of a body), per rule reason.",
+            ["reason"],
+            registry=r,
         )
         self.languages_total = Counter(
             "wirestream_stories_by_language_total", "Stories per detected language.", ["language"], registry=r
@@ -142,6 +148,11 @@ class Metrics:
 
     def dead_letter(self, stage: str, reason: str) -> None:
         self.dead_letters_total.labels(stage, reason).inc()
+
+    def cleaning_refused(self, removals: Iterable[Removal]) -> None:
+        """Count the removals the cleaning guard refused, so the lexicon rule can be fixed."""
+        for removal in removals:
+            self.cleaning_refused_total.labels(removal.reason).inc()
 
     def language(self, code: str) -> None:
         self.languages_total.labels(code).inc()

@@ -12,7 +12,7 @@ import time
 
 from ftfy.fixes import fix_surrogates
 
-from agents.cleaning.boilerplate import remove_boilerplate
+from agents.cleaning.boilerplate import Boilerplate, remove_boilerplate
 from agents.cleaning.html import Markup, fragment_to_text, looks_like_markup, looks_like_page, page_to_text
 from agents.cleaning.repair import repair as repair_text
 from agents.cleaning.repair import repair_inline
@@ -56,9 +56,9 @@ def _markup(body: str, body_type: str | None) -> Markup | None:
     return fragment_to_text(body)
 
 
-def _clean_plain(headline: str, text: str) -> tuple[str, list[Removal], bool]:
-    kept, removed, settled = remove_boilerplate(paragraphs(repair_text(text)), headline)
-    return join_paragraphs(kept), removed, settled
+def _clean_plain(headline: str, text: str) -> tuple[str, Boilerplate]:
+    found = remove_boilerplate(paragraphs(repair_text(text)), headline)
+    return join_paragraphs(found.kept), found
 
 
 def clean_text(headline: str | None, body: str | None, body_type: str | None = None) -> CleanText:
@@ -66,7 +66,8 @@ def clean_text(headline: str | None, body: str | None, body_type: str | None = N
 
     ``body_type`` is the declared media type (``text/html``, ``text/plain``, ...) or
     ``None`` to sniff. The body comes back as one-line paragraphs separated by a blank
-    line; every removed segment is listed with its reason.
+    line; every removed segment is listed with its reason, and every removal the guard
+    refused (one that would have taken most of the body, or all of it) in ``refused``.
     """
     clean_headline = repair_inline(headline or "")
     source = body or ""
@@ -75,20 +76,20 @@ def clean_text(headline: str | None, body: str | None, body_type: str | None = N
     if markup is not None:
         source = markup.text
         removed.extend(markup.removed)
-    text, found, settled = _clean_plain(clean_headline, source)
-    removed.extend(found)
+    text, found = _clean_plain(clean_headline, source)
+    removed.extend(found.removed)
     # Idempotence check. The boilerplate rules are stable on their own output (see
     # docs/cleaning.md) unless they say otherwise; repair can still see a line differently
     # once boilerplate around it is gone (ftfy decides line by line). Then run again.
     rounds = 0
-    while rounds < _MAX_ROUNDS and not (settled and repair_text(text) == text):
-        again, found, settled = _clean_plain(clean_headline, text)
-        removed.extend(found)
+    while rounds < _MAX_ROUNDS and not (found.settled and repair_text(text) == text):
+        again, found = _clean_plain(clean_headline, text)
+        removed.extend(found.removed)
         rounds += 1
-        if again == text and settled:
+        if again == text and found.settled:
             break
         text = again
-    return CleanText(headline=clean_headline, body=text, removed=removed)
+    return CleanText(headline=clean_headline, body=text, removed=removed, refused=found.refused)
 
 
 def warm_up() -> float:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from agents.cleaning.lexicon import UNSPACED, Lexicon, Phrase, lexicon, normalise, words
-from agents.cleaning.segment import sentences
+from agents.cleaning.segment import NO_SPACE_STOPS, SENTENCE_END, sentences, word_count
 from schemas.records import Removal
 
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -37,15 +37,40 @@ _MAX_LINK_WORDS = 16
 _MIN_REPEAT_WORDS = 20
 _STATEMENT_END = ".\u2026\"'\u00bb\u201d\u3002"
 _MAX_AUDIT = 2000
-_SENTENCE_END = re.compile(r"[.!?\u2026]+(?: ?\u00bb|[\"'\u201d\u2019)\]])*(?= )|[\u3002\uff01\uff1f\u061f]")
 _PIPE_CREDIT = re.compile(r"(?:^| )(\|) ?(\w)")
 _BRACKETED = re.compile(r"[(\[]([^()\[\]\n]{1,120})[)\]]")
 _LINK_END = ".!?\u2026;\u3002\uff01\uff1f"
+# The guard: a unit of more than this many words that is more than half of the body is not
+# boilerplate, whatever a rule says (a rule misfiring on an article); nor is a whole body.
+_GUARD_WORDS = 20
+_HAS_SENTENCE_END = re.compile(rf"[.!?\u2026] |[{NO_SPACE_STOPS}]|[\u0e01-\u0ecd] [\u0e01-\u0ecd]")
+_COPYRIGHT_TAIL = re.compile(r"(?<!\S)\u00a9[^\u00a9]{0,60}$")
 _STRIP_TOKEN = ",.;:()[]\"'\u00ab\u00bb\u201c\u201d"
 
 
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_AUDIT else text[: _MAX_AUDIT - 1] + "\u2026"
+
+
+@dataclass(slots=True)
+class _Audit:
+    """The removals of one body, and the removals the guard refused.
+
+    A rule calls :meth:`take` before cutting a unit; a unit of more than ``_GUARD_WORDS`` words
+    that is more than half of the body is refused (kept, and listed in ``refused``).
+    """
+
+    body_chars: int
+    removed: list[Removal] = field(default_factory=list)
+    refused: list[Removal] = field(default_factory=list)
+
+    def take(self, text: str, reason: str) -> bool:
+        """Record the removal of ``text`` and return True, or record its refusal and return False."""
+        if 2 * len(text) > self.body_chars and word_count(text) > _GUARD_WORDS:
+            self.refused.append(Removal(_clip(text.strip()), reason))
+            return False
+        self.removed.append(Removal(_clip(text.strip()), reason))
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +83,7 @@ class _Rules:
     lead: _LeadIndex
     credit_name: re.Pattern[str]  # a credit name anywhere (normalised text)
     credit_start: re.Pattern[str]  # "reuters/…", "ap photo/…", "© …" at the start
-    credit_tail: re.Pattern[str]  # "…/afp", "reuters/jane doe", "© afp 2024" at the end
+    credit_tail: re.Pattern[str]  # "…/afp", "reuters/jane doe" at the end
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +164,7 @@ def _rules() -> _Rules:
         lead=_LeadIndex.build(lex.lead),
         credit_name=re.compile(name),
         credit_start=re.compile(rf"^[\W_]*(?:(?:{name}){photo}[ ]*/|\u00a9)"),
-        credit_tail=re.compile(
-            rf"(?:(?:{name}){photo}[ ]*/[ ]*[^/\s][^/]{{0,60}}|/[ ]*(?:{name})[\W_]*|(?<!\S)\u00a9[^\u00a9]{{0,60}})$"
-        ),
+        credit_tail=re.compile(rf"(?:(?:{name}){photo}[ ]*/[ ]*[^/\s][^/]{{0,60}}|/[ ]*(?:{name})[\W_]*)$"),
     )
 
 
@@ -205,7 +228,7 @@ def _caption_start(ends: list[int], text: str, pipe: int, floor: int) -> int:
     return start
 
 
-def _cut_pipe_captions(paragraph: str, rules: _Rules, removed: list[Removal]) -> str:
+def _cut_pipe_captions(paragraph: str, rules: _Rules, audit: _Audit) -> str:
     cuts: list[tuple[int, int]] = []
     ends: list[int] | None = None
     floor = 0  # a caption never reaches back into an earlier cut
@@ -217,11 +240,12 @@ def _cut_pipe_captions(paragraph: str, rules: _Rules, removed: list[Removal]) ->
         if end == pipe + 1 or not rules.credit_name.search(normalise(paragraph[pipe + 1 : end])):
             continue
         if ends is None:
-            ends = [m.end() for m in _SENTENCE_END.finditer(paragraph)]
+            ends = [m.end() for m in SENTENCE_END.finditer(paragraph)]
         start = _caption_start(ends, paragraph, pipe, floor)
         if _word_count(paragraph[start:pipe], _MAX_CAPTION_WORDS) > _MAX_CAPTION_WORDS:
             start = pipe
-        removed.append(Removal(_clip(paragraph[start:end].strip()), "caption_credit"))
+        if not audit.take(paragraph[start:end], "caption_credit"):
+            continue
         cuts.append((start, end))
         floor = end
     if not cuts:
@@ -235,15 +259,15 @@ def _cut_pipe_captions(paragraph: str, rules: _Rules, removed: list[Removal]) ->
     return " ".join(" ".join(pieces).split())
 
 
-def _cut_bracketed_credits(paragraph: str, rules: _Rules, removed: list[Removal]) -> str:
+def _cut_bracketed_credits(paragraph: str, rules: _Rules, audit: _Audit) -> str:
     if "(" not in paragraph and "[" not in paragraph:
         return paragraph
 
     def cut(match: re.Match[str]) -> str:
         inner = normalise(match.group(1))
         lead = rules.lead.match(inner)
-        if rules.credit_start.search(inner) or (lead is not None and lead.reason == "caption_credit"):
-            removed.append(Removal(match.group(0), "caption_credit"))
+        credit = rules.credit_start.search(inner) or (lead is not None and lead.reason == "caption_credit")
+        if credit and audit.take(match.group(0), "caption_credit"):
             return " "
         return match.group(0)
 
@@ -253,7 +277,7 @@ def _cut_bracketed_credits(paragraph: str, rules: _Rules, removed: list[Removal]
     return " ".join(cut_text.split())
 
 
-def _cut_sentences(paragraph: str, phrases: tuple[Phrase, ...], removed: list[Removal]) -> str:
+def _cut_sentences(paragraph: str, phrases: tuple[Phrase, ...], audit: _Audit) -> str:
     if not phrases:
         return paragraph
     whole = normalise(paragraph)
@@ -266,9 +290,50 @@ def _cut_sentences(paragraph: str, phrases: tuple[Phrase, ...], removed: list[Re
         if end - start > _MAX_SENTENCE:
             continue
         reason = _covered(normalise(paragraph[start:end]), phrases)
-        if reason is not None:
+        if reason is not None and audit.take(paragraph[start:end], reason):
             cuts.append((start, end))
-            removed.append(Removal(paragraph[start:end], reason))
+    return _without(paragraph, cuts)
+
+
+def _cut_closing_credit(paragraph: str, rules: _Rules, audit: _Audit) -> str:
+    """Cut the credit or notice that closes a paragraph, and nothing of the article before it.
+
+    The last sentence goes whole when it is only a notice (``© 2020 纽约时报公司``,
+    ``Read more: …``, ``REUTERS/Jane Doe``); a ``©`` notice glued to the end of an article
+    sentence (``… the farmers © KYODO``) goes from the ``©`` on. A paragraph that is a caption
+    with its credit is left whole for the paragraph rules.
+    """
+    if not paragraph or paragraph[-1] in _LINK_END:
+        return paragraph
+    if "\u00a9" not in paragraph and not _HAS_SENTENCE_END.search(paragraph):
+        return paragraph  # one sentence without ©: a paragraph rule's
+    spans = sentences(paragraph)
+    start, end = spans[-1]
+    last = paragraph[start:end]
+    norm = normalise(last)
+    reason: str | None = None
+    if _word_count(last, _MAX_LINK_WORDS) <= _MAX_LINK_WORDS:
+        lead = rules.lead.match(norm)
+        if norm.startswith("\u00a9"):
+            reason = "copyright_notice"
+        elif lead is not None:
+            reason = lead.reason
+        elif rules.credit_start.search(norm):
+            reason = "caption_credit"
+    if reason is None:
+        notice = _COPYRIGHT_TAIL.search(last)
+        if notice is None:
+            return paragraph
+        start, reason = start + notice.start(), "copyright_notice"
+    if start == 0 or _credit_reason(paragraph, normalise(paragraph), rules) is not None:
+        return paragraph  # the whole paragraph is a notice or a caption: a paragraph rule's
+    if not audit.take(paragraph[start:end], reason):
+        return paragraph
+    return _without(paragraph, [(start, end)])
+
+
+def _without(paragraph: str, cuts: list[tuple[int, int]]) -> str:
+    """``paragraph`` without the sentence spans ``cuts`` (in order), spaces closed up."""
     if not cuts:
         return paragraph
     pieces: list[str] = []
@@ -288,10 +353,11 @@ def _key(text: str) -> str:
 
 
 def _word_count(text: str, limit: int) -> int:
-    """Words in ``text``, or ``limit + 1`` if there are clearly more (without splitting it)."""
+    """Words in ``text`` (any script), or ``limit + 1`` if there are clearly more (without
+    splitting it)."""
     if len(text) > 60 * limit:
         return limit + 1
-    return len(text.split())
+    return word_count(text)
 
 
 def _link_like(paragraph: str) -> bool:
@@ -315,27 +381,59 @@ def _paragraph_reason(paragraph: str, norm: str, segment: tuple[Phrase, ...], ru
         reason = _covered(norm, segment)
         if reason is not None:
             return reason
-    words = _word_count(paragraph, _MAX_CAPTION_WORDS)
+    return _credit_reason(paragraph, norm, rules)
+
+
+def _credit_reason(unit: str, norm: str, rules: _Rules) -> str | None:
+    """The reason if ``unit`` (a paragraph or a sentence) is a short notice opened by ``©`` or
+    a lead phrase, or a caption with its credit.
+
+    A caption is one sentence ending in a credit (``Protesters in Paris © AFP``), or one
+    sentence followed by an agency credit (``… on March 1. REUTERS/Gleb Garanich``). An
+    article sentence followed by a ``©`` notice is not a caption: only the notice goes.
+    """
+    words = _word_count(unit, _MAX_CAPTION_WORDS)
     if words <= _MAX_LEAD_WORDS:
         if norm.startswith("\u00a9"):
             return "copyright_notice"
         lead = rules.lead.match(norm)
         if lead is not None:
             return lead.reason
-    if words <= _MAX_CAPTION_WORDS and paragraph[-1] not in _LINK_END and rules.credit_tail.search(norm[-120:]):
-        return "caption_credit"
-    return None
+    if words > _MAX_CAPTION_WORDS or unit[-1] in _LINK_END:
+        return None
+    tail = norm[-120:]
+    if rules.credit_tail.search(tail):
+        most = 2
+    elif _COPYRIGHT_TAIL.search(tail):
+        most = 1
+    else:
+        return None
+    return "caption_credit" if len(sentences(unit)) <= most else None
 
 
-def remove_boilerplate(paragraphs: list[str], headline: str) -> tuple[list[str], list[Removal], bool]:
+@dataclass(slots=True)
+class Boilerplate:
+    """What the rules kept of a body, what they removed and what the guard refused to remove.
+
+    ``settled``: running the rules again on ``kept`` would remove nothing (``False`` only on
+    adversarial input, where cuts inside a paragraph kept exposing new ones).
+    """
+
+    kept: list[str]
+    removed: list[Removal]
+    refused: list[Removal]
+    settled: bool
+
+
+def remove_boilerplate(paragraphs: list[str], headline: str) -> Boilerplate:
     """Drop boilerplate from one-line paragraphs.
 
-    Returns what is kept, what was removed, and whether the result is settled: running the
-    rules again on the kept paragraphs would remove nothing (``False`` only on adversarial
-    input, where cuts inside a paragraph kept exposing new ones).
+    The guard: a unit of more than ``_GUARD_WORDS`` words that is more than half of the body is
+    refused and kept; when the rules would leave no words at all, every removal is refused and
+    the body is kept as it is. Refusals are listed so the lexicon can be fixed.
     """
     rules = _rules()
-    removed: list[Removal] = []
+    audit = _Audit(sum(len(p) for p in paragraphs))
     settled = True
     doc = normalise("\n".join(paragraphs))
     doc_words = words(doc)
@@ -351,9 +449,10 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> tuple[list[str],
         for _ in range(_MAX_CUT_ROUNDS):
             before = paragraph
             if "|" in paragraph:
-                paragraph = _cut_pipe_captions(paragraph, rules, removed)
-            paragraph = _cut_bracketed_credits(paragraph, rules, removed)
-            paragraph = _cut_sentences(paragraph, sentence, removed)
+                paragraph = _cut_pipe_captions(paragraph, rules, audit)
+            paragraph = _cut_bracketed_credits(paragraph, rules, audit)
+            paragraph = _cut_sentences(paragraph, sentence, audit)
+            paragraph = _cut_closing_credit(paragraph, rules, audit)
             if paragraph == before:
                 break
         else:
@@ -370,24 +469,25 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> tuple[list[str],
     for paragraph in trimmed:
         norm = normalise(paragraph)
         if headline_key and low <= len(paragraph) <= high and _key(paragraph) == headline_key:
-            removed.append(Removal(_clip(paragraph), "repeated_headline"))
-            continue
-        if header and len(paragraph) <= _MAX_SENTENCE and _covered(norm, header):
-            in_related = True
-            removed.append(Removal(paragraph, "related_block"))
-            continue
-        reason = _paragraph_reason(paragraph, norm, segment, rules)
-        if reason is None and in_related and _link_like(paragraph):
-            reason = "related_block"
-        if reason is not None:
-            removed.append(Removal(_clip(paragraph), reason))
-            continue
+            if audit.take(paragraph, "repeated_headline"):
+                continue
+        elif header and len(paragraph) <= _MAX_SENTENCE and _covered(norm, header):
+            if audit.take(paragraph, "related_block"):
+                in_related = True
+                continue
+        else:
+            reason = _paragraph_reason(paragraph, norm, segment, rules)
+            if reason is None and in_related and _link_like(paragraph):
+                reason = "related_block"
+            if reason is not None and audit.take(paragraph, reason):
+                continue
+            if _is_duplicate(norm, previous, seen) and audit.take(paragraph, "duplicate_paragraph"):
+                continue
         in_related = False
-        if _is_duplicate(norm, previous, seen):
-            removed.append(Removal(_clip(paragraph), "duplicate_paragraph"))
-            continue
         if paragraph[-1] in _STATEMENT_END and _word_count(paragraph, _MIN_REPEAT_WORDS) >= _MIN_REPEAT_WORDS:
             seen.add(norm)
         kept.append(paragraph)
         previous = norm
-    return kept, removed, settled
+    if paragraphs and not any(_HAS_WORD.search(p) for p in kept) and any(_HAS_WORD.search(p) for p in paragraphs):
+        return Boilerplate(list(paragraphs), [], audit.refused + audit.removed, settled=True)
+    return Boilerplate(kept, audit.removed, audit.refused, settled)

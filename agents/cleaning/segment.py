@@ -10,13 +10,25 @@ from __future__ import annotations
 import re
 
 _BLOCKS = re.compile(r"\n{2,}")
-# Sentence end: terminal punctuation (and closing quotes/brackets, a French « … » one after a
-# space too) followed by a space or the end, or a CJK full stop / question / exclamation mark.
-_SENTENCE_END = re.compile(
-    r"[.!?\u2026]+(?: ?\u00bb|[\"'\u201d\u2019)\]])*(?= |$)"
-    r"|[\u3002\uff01\uff1f\u061f]+[\"'\u00bb\u201d\u2019)\]\u300d\u300f]*"
+# Sentence end, in every script:
+# - terminal punctuation (and closing quotes/brackets: ” ’ and the German “ ‘, a French
+#   « … » one after a space too) followed by a space or the end;
+# - full stops of scripts that need no space after them: CJK 。！？ and the half/full-width
+#   forms, Arabic ؟ and Urdu ۔, Devanagari/Bengali danda । ॥, Myanmar ။, Khmer ។ ៕,
+#   Ethiopic ።, Armenian ։ (with closing quotes and brackets);
+# - a space between two Thai or Lao letters: those scripts mark a sentence (or clause)
+#   with a space and write words without one.
+NO_SPACE_STOPS = "\u3002\uff01\uff1f\uff61\u061f\u06d4\u0964\u0965\u104b\u17d4\u17d5\u1362\u0589"
+SENTENCE_END = re.compile(
+    r"[.!?\u2026]+(?: ?\u00bb|[\"'\u201c\u201d\u2018\u2019)\]])*(?= |$)"
+    rf"|[{NO_SPACE_STOPS}]+[\"'\u00bb\u201d\u2019)\]\u300d\u300f\uff09]*"
+    r"|(?<=[\u0e01-\u0e4e\u0e81-\u0ecd])(?= [\u0e01-\u0e4e\u0e81-\u0ecd])"
 )
-_TERMINAL = ".!?\u2026:;\"'\u00bb\u201d\u2019)\u3002\uff01\uff1f\u061f"
+# Letters of scripts written without spaces between words: each counts as half a word.
+_UNSPACED_LETTER = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+_TERMINAL = ".!?\u2026:;\"'\u00bb\u201d\u2019)" + NO_SPACE_STOPS
 
 
 def _joins(previous: str, following: str) -> bool:
@@ -64,7 +76,7 @@ def sentences(paragraph: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     n = len(paragraph)
-    for match in _SENTENCE_END.finditer(paragraph):
+    for match in SENTENCE_END.finditer(paragraph):
         end = match.end()
         if end > start:
             spans.append((start, end))
@@ -74,3 +86,16 @@ def sentences(paragraph: str) -> list[tuple[int, int]]:
     if start < n:
         spans.append((start, n))
     return spans
+
+
+def word_count(text: str) -> int:
+    """Words in ``text`` in any script: space-separated tokens, plus half a word for each letter
+    of a script written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar), whose
+    words are one to three letters long."""
+    if text.isascii():
+        return len(text.split())
+    unspaced = len(_UNSPACED_LETTER.findall(text))
+    if not unspaced:
+        return len(text.split())
+    tokens = sum(1 for token in text.split() if not _UNSPACED_LETTER.search(token))
+    return tokens + (unspaced + 1) // 2

@@ -175,3 +175,14 @@ async def test_the_agents_call_the_stages_of_the_pipeline_they_are_given(wiring:
         await agent.put(value=_in_flight("urn:b", "The same story text.", 2), key=b"en")
     assert calls == [("urn:a", 60.0), ("urn:b", 60.0)]
     assert [topic for topic, _, _ in sent] == [settings.topic_unique, settings.topic_unique]
+
+
+async def test_clean_agent_counts_the_removals_the_cleaning_guard_refused(wiring: Any) -> None:
+    w, sent = wiring
+    line = "Catholic academy reopens on Tuesday after a water main break."
+    brief = {"uri": "urn:test:brief", "headline": line, "body_text": line}  # the body is the headline
+    async with w.app.agents["clean"].test_context() as agent:
+        await agent.put(value=orjson.dumps(brief), key=b"urn:test:brief")
+    [(_, _, record)] = sent
+    assert record.clean.body == line
+    assert w.metrics.cleaning_refused_total.labels("repeated_headline")._value.get() == 1
