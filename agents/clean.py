@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 
 from agents.cleaning import clean_text
+from agents.cleaning.walls import not_an_article
 from agents.deadletter import dead_letter
 from agents.errors import StageError
 from agents.formats import parse_payload
@@ -23,7 +24,9 @@ Outcome = StoryInFlight | DeadLetter
 def clean_story(story: RawStory) -> CleanText:
     """Clean a story's headline and body.
 
-    A body with no text left after cleaning is a :class:`StageError`; a metadata-only item
+    A body with no text left after cleaning, or a page that is not an article (a consent
+    wall, paywall, bot check, error page or empty shell: ``agents.cleaning.walls``), is a
+    :class:`StageError`; a metadata-only item
     (``body`` None: a picture, an event, a metadata update) passes with an empty body.
     """
     clean = clean_text(story.headline, story.body, story.body_type)
@@ -31,6 +34,15 @@ def clean_story(story: RawStory) -> CleanText:
         return clean
     if not clean.body.strip():
         raise StageError("clean", "EmptyAfterCleaning", f"story {story.uri!r} has no article text after cleaning")
+    wall = not_an_article(clean)
+    if wall is not None:
+        raise StageError(
+            "clean",
+            "NotAnArticle",
+            f"story {story.uri!r} is a {wall.reason.replace('_', ' ')}, not an article "
+            f"({wall.article_words} words of article text left): {wall.wall_text!r}",
+            reason=wall.reason,
+        )
     return clean
 
 

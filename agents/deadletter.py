@@ -17,7 +17,7 @@ def dead_letter(error: BaseException, stage: Stage, payload: bytes, source: Sour
     is reported with its class name, so it is visible and replayable after the fix.
     """
     if isinstance(error, StageError):
-        info = ErrorInfo(stage=error.stage, type=error.error_type, message=error.message)
+        info = ErrorInfo(stage=error.stage, type=error.error_type, message=error.message, reason=error.reason)
     else:
         message = f"unexpected {type(error).__name__}: {error}"
         info = ErrorInfo(stage=stage, type=type(error).__name__, message=message[:_MAX_MESSAGE_CHARS])

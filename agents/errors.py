@@ -29,6 +29,10 @@ ERROR_TYPES: dict[ErrorType, tuple[Stage, str]] = {
     "XmlTooLarge": ("validate", "XML of more than 200 000 elements"),
     "InvalidFraming": ("validate", "ANPA/7901 without STX, or (ANPA content-type) without an ANPA header line"),
     "EmptyAfterCleaning": ("clean", "a body with no article text left after cleaning (chrome, credits only)"),
+    "NotAnArticle": (
+        "clean",
+        "a consent wall, paywall, bot check, error page or empty shell; `error.reason` says which",
+    ),
 }
 
 
@@ -43,14 +47,16 @@ class StageError(Exception):
     """A story a stage cannot process; it goes to the dead-letter topic, the worker goes on.
 
     ``error_type`` is a short stable CamelCase name (used as a metric label, so never put
-    story data in it); ``message`` is for a person and may quote a bounded part of the input.
+    story data in it); ``message`` is for a person and may quote a bounded part of the input;
+    ``reason`` is an optional stable snake_case refinement of the type (``consent_wall``).
     """
 
-    def __init__(self, stage: Stage, error_type: ErrorType, message: str) -> None:
+    def __init__(self, stage: Stage, error_type: ErrorType, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.stage: Stage = stage
         self.error_type = error_type
         self.message = message
+        self.reason = reason
 
     def __repr__(self) -> str:
-        return f"StageError({self.stage!r}, {self.error_type!r}, {self.message!r})"
+        return f"StageError({self.stage!r}, {self.error_type!r}, {self.message!r}, {self.reason!r})"

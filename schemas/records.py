@@ -40,6 +40,7 @@ ErrorType = Literal[
     "XmlTooLarge",
     "InvalidFraming",
     "EmptyAfterCleaning",
+    "NotAnArticle",
 ]
 
 
@@ -428,11 +429,16 @@ class DuplicateNotice:
 
 @dataclass(slots=True)
 class ErrorInfo:
-    """Which stage failed, the error's type, and a message a person understands."""
+    """Which stage failed, the error's type, and a message a person understands.
+
+    ``reason`` refines the type where a desk sorts by it: for ``NotAnArticle`` one of
+    ``consent_wall``, ``paywall``, ``bot_check``, ``error_page``, ``empty_shell``.
+    """
 
     stage: Stage
     type: str
     message: str
+    reason: str | None = None
 
 
 @dataclass(slots=True)

@@ -86,6 +86,21 @@ def _compile(tokens: list[str], lead: bool) -> re.Pattern[str]:
     return re.compile(body)
 
 
+def phrase_tokens(text: str, where: str) -> list[str]:
+    """The tokens of a phrase as written in a data file; :class:`LexiconError` if malformed."""
+    tokens = _TOKEN.findall(normalise(text))
+    if not [t for t in tokens if t != "*"] or tokens[0] == "*":
+        raise LexiconError(f"{where}: a phrase needs words and cannot start with *")
+    if any(a == b == "*" for a, b in itertools.pairwise(tokens)):
+        raise LexiconError(f"{where}: two * in a row")
+    return tokens
+
+
+def phrase_pattern(tokens: list[str]) -> str:
+    """The regular expression (source) that finds a phrase anywhere in normalised text."""
+    return _compile(tokens, lead=False).pattern
+
+
 def _parse(path: Path) -> list[Phrase]:
     phrases: list[Phrase] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -101,13 +116,8 @@ def _parse(path: Path) -> list[Phrase]:
             raise LexiconError(f"{where}: reason must be snake_case, got {reason!r}")
         if scope not in SCOPES:
             raise LexiconError(f"{where}: scope must be one of {SCOPES}, got {scope!r}")
-        tokens = _TOKEN.findall(normalise(text))
-        literals = [t for t in tokens if t != "*"]
-        if not literals or tokens[0] == "*":
-            raise LexiconError(f"{where}: a phrase needs words and cannot start with *")
-        if any(a == b == "*" for a, b in itertools.pairwise(tokens)):
-            raise LexiconError(f"{where}: two * in a row")
-        anchor = max(literals, key=len)
+        tokens = phrase_tokens(text, where)
+        anchor = max((t for t in tokens if t != "*"), key=len)
         unspaced = any(UNSPACED.match(c) for c in anchor)
         pattern = _compile(tokens, scope == "lead")
         phrases.append(Phrase(reason, scope, text, pattern, anchor, unspaced, where))
