@@ -3,8 +3,9 @@
 Semantics (docs/dedup.md, DESIGN §3), all within one language (the key of ``stories.clean``, so
 one language is one partition and every decision is made by the worker that owns it):
 
-- **exact**: the same normalised clean text as a story seen in the window (any uri), or the
-  same ``uri`` and ``version`` sent again;
+- **exact**: the same normalised clean text as a story seen in the window (any uri), the
+  same ``uri`` and ``version`` sent again with the same clean text (whatever its timestamps),
+  or a newer version whose clean headline and body are those of the version it supersedes;
 - **near**: estimated Jaccard similarity of the shingle sets (MinHash, ``agents.neardup``) at or
   above the threshold with an earlier story that passed;
 - **update**: the same ``uri`` with a newer version (else a newer ``versioncreated``) passes
@@ -46,6 +47,7 @@ from agents.neardup import (
     THRESHOLD,
     LshIndex,
     decode_signature,
+    fingerprint,
     text_signature,
     text_signature_scheme,
 )
@@ -81,6 +83,7 @@ class UriEntry(TypedDict):
     version: str | None
     versioncreated: str | None
     fingerprint: str | None
+    headline: NotRequired[str | None]  # the clean headline's fingerprint; absent in entries of before it
     seen_at: float
     seq: int
     m: str
@@ -296,6 +299,7 @@ class _Decision:
             signed = text_signature(story.clean.body, self.code, near.shingle_size)
         self.fp = signed.fingerprint
         self.minhash = signed.minhash
+        self.headline = fingerprint(story.clean.headline)
 
     def _get(self, key: str) -> dict[str, Any] | None:
         entry = _live(self.state.get(key), self.now, self.window)
@@ -307,14 +311,7 @@ class _Decision:
         raw = self.story.story
         seen_uri = self._get(state_key("u", self.code, raw.uri))
         if seen_uri is not None:
-            order = compare_versions(raw, seen_uri)
-            earlier = StoryRef(raw.uri, seen_uri["version"])
-            if order == 0:
-                return self._duplicate("exact", earlier, 1.0)
-            if order < 0:
-                same_text = self.fp is not None and seen_uri["fingerprint"] == self.fp
-                return self._duplicate("stale", earlier, 1.0 if same_text else 0.0)
-            return self._passes(DedupTag(self.fp or "", "update", earlier))
+            return self._same_uri(seen_uri)
 
         seen_text = None if self.fp is None else self._get(state_key("f", self.code, self.fp))
         if seen_text is not None:
@@ -326,6 +323,34 @@ class _Decision:
                 if entry is not None and entry.get("u") is not None:
                     return self._duplicate("near", StoryRef(entry["u"], entry.get("v")), similarity)
         return self._passes(DedupTag(self.fp or "", "new", None))
+
+    def _same_uri(self, seen: dict[str, Any]) -> tuple[Outcome, DecisionEntry]:
+        """The rule table of docs/dedup.md for a uri seen before (``seen``: its latest version).
+
+        Same version: the same clean text (body and headline) is a re-send, ``exact`` whatever
+        the timestamps; changed text is a correction sent without a version bump, an update
+        (stale if its ``versioncreated`` is older). Another version: older is ``stale``; newer
+        with the very same clean headline and body is an ``exact`` duplicate of the version it
+        would supersede; otherwise an update.
+        """
+        raw = self.story.story
+        earlier = StoryRef(raw.uri, seen["version"])
+        same_body = seen["fingerprint"] == self.fp
+        same_text = same_body and seen.get("headline", self.headline) == self.headline
+        if raw.version is not None and raw.version == seen["version"]:
+            if same_text:
+                return self._duplicate("exact", earlier, 1.0)
+            created, seen_created = parse_timestamp(raw.versioncreated), parse_timestamp(seen["versioncreated"])
+            order = -1 if created is not None and seen_created is not None and created < seen_created else 1
+        else:
+            order = compare_versions(raw, seen)
+            if order == 0:
+                return self._duplicate("exact", earlier, 1.0)
+        if order < 0:
+            return self._duplicate("stale", earlier, 1.0 if same_body and self.fp is not None else 0.0)
+        if same_text and self.fp is not None and "headline" in seen:
+            return self._duplicate("exact", earlier, 1.0)
+        return self._passes(DedupTag(self.fp or "", "update", earlier))
 
     def _journal(self, entry: JournalEntry) -> int:
         seq = self.lang.push(self.now)
@@ -341,6 +366,7 @@ class _Decision:
             "version": raw.version,
             "versioncreated": raw.versioncreated,
             "fingerprint": self.fp,
+            "headline": self.headline,
             "seen_at": self.now,
             "seq": seq,
             "m": identity,

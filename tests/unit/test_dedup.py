@@ -28,10 +28,12 @@ def story(
     at: float = 1000.0,
     language: str = "en",
     signed: bool = True,
+    headline: str = "H",
 ) -> StoryInFlight:
     return story_in_flight(
         body,
         uri=uri,
+        headline=headline,
         version=version,
         versioncreated=versioncreated,
         source=KafkaSource("stories.raw", 0, offset),
@@ -66,11 +68,56 @@ def test_new_then_exact_copy_under_another_uri() -> None:
     assert (copy.kind, copy.duplicate_of.uri, copy.duplicate_of.version, copy.similarity) == ("exact", "a", "1", 1.0)
 
 
-def test_resend_of_same_uri_and_version_is_exact() -> None:
+def test_resend_of_same_uri_and_version_and_text_is_exact_whatever_the_timestamps() -> None:
+    # Rule table (docs/dedup.md), row 1: agencies re-transmit with fresh timestamps.
     state: dict[str, Any] = {}
-    deduplicate(story("a", "Text one.", "3", offset=1), state, WEEK)
-    resend = deduplicate(story("a", "Text one, slightly edited.", "3", offset=2), state, WEEK)
-    assert isinstance(resend, DuplicateNotice) and resend.kind == "exact"
+    deduplicate(story("a", "Text one.", "3", "2026-01-01T10:00:00Z", offset=1), state, WEEK)
+    later = deduplicate(story("a", "Text  one", "3", "2026-01-01T11:30:00Z", offset=2), state, WEEK)
+    earlier = deduplicate(story("a", "Text one.", "3", "2026-01-01T09:00:00Z", offset=3), state, WEEK)
+    for resend in (later, earlier):
+        assert isinstance(resend, DuplicateNotice)
+        assert (resend.kind, resend.duplicate_of.uri, resend.duplicate_of.version) == ("exact", "a", "3")
+
+
+def test_same_uri_and_version_with_changed_text_is_an_update() -> None:
+    # Row 2: a correction sent without a version bump.
+    state: dict[str, Any] = {}
+    deduplicate(story("a", "Text one.", "3", "2026-01-01T10:00:00Z", offset=1), state, WEEK)
+    fixed = deduplicate(story("a", "Text one, corrected.", "3", "2026-01-01T10:05:00Z", offset=2), state, WEEK)
+    assert isinstance(fixed, StoryInFlight) and fixed.dedup is not None
+    assert fixed.dedup.status == "update" and fixed.dedup.supersedes is not None
+    assert (fixed.dedup.supersedes.uri, fixed.dedup.supersedes.version) == ("a", "3")
+    headline = deduplicate(
+        story("a", "Text one, corrected.", "3", "2026-01-01T10:06:00Z", offset=3, headline="New"), state, WEEK
+    )
+    assert isinstance(headline, StoryInFlight) and headline.dedup and headline.dedup.status == "update"
+
+
+def test_same_version_with_changed_text_and_an_older_timestamp_is_stale() -> None:
+    # Row 3: the correction arrived first; the version it corrected comes in late.
+    state: dict[str, Any] = {}
+    deduplicate(story("a", "Text one, corrected.", "3", "2026-01-01T10:05:00Z", offset=1), state, WEEK)
+    late = deduplicate(story("a", "Text one.", "3", "2026-01-01T10:00:00Z", offset=2), state, WEEK)
+    assert isinstance(late, DuplicateNotice) and late.kind == "stale"
+
+
+def test_newer_version_with_identical_clean_text_is_an_exact_duplicate_of_it() -> None:
+    # Row 5: a version bump that changed nothing a reader sees.
+    state: dict[str, Any] = {}
+    deduplicate(story("a", "Same text.", "1", offset=1, headline="Storm"), state, WEEK)
+    bump = deduplicate(story("a", "same text", "2", offset=2, headline="Storm"), state, WEEK)
+    assert isinstance(bump, DuplicateNotice)
+    assert (bump.kind, bump.duplicate_of.uri, bump.duplicate_of.version) == ("exact", "a", "1")
+    retitled = deduplicate(story("a", "Same text.", "3", offset=3, headline="Storm hits"), state, WEEK)
+    assert isinstance(retitled, StoryInFlight) and retitled.dedup and retitled.dedup.status == "update"
+
+
+def test_a_resend_decision_replays_identically() -> None:
+    state: dict[str, Any] = {}
+    deduplicate(story("a", "Text one.", "3", "2026-01-01T10:00:00Z", offset=1), state, WEEK)
+    first = deduplicate(story("a", "Text one.", "3", "2026-01-01T11:00:00Z", offset=2), state, WEEK)
+    again = deduplicate(story("a", "Text one.", "3", "2026-01-01T11:00:00Z", offset=2), state, WEEK)
+    assert isinstance(first, DuplicateNotice) and asdict(first) == asdict(again)
 
 
 def test_newer_version_is_an_update_and_older_is_stale() -> None:
