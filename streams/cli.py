@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,6 +44,13 @@ def _run(coroutine: Awaitable[T]) -> T:
 
 def _say(line: str) -> None:
     print(f"wirestream: {line}", file=sys.stderr, flush=True)
+
+
+def _require_inputs(paths: list[str]) -> None:
+    """Fail before any work when an input file is missing (``-`` is stdin)."""
+    for name in paths:
+        if name != "-" and not Path(name).exists():
+            raise FileNotFoundError(errno.ENOENT, "no such file or directory", name)
 
 
 def _with_kafka(settings: Settings, work: Callable[[KafkaAccess], Awaitable[T]]) -> T:
@@ -107,6 +115,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     from streams.offline import read_inputs
 
     settings = _settings()
+    _require_inputs(args.files)
     payloads = [payload for _, payload in read_inputs(args.files)]
     count = _with_kafka(
         settings, lambda kafka: produce(kafka, settings.topic_raw, payloads, args.partition, args.content_type)
@@ -154,7 +163,10 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     from streams.offline import enrich_files
 
     settings = _settings()
+    _require_inputs(args.files)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "--out is not a directory", str(out))
     counts = enrich_files(args.files or ["-"], out, settings)
     print(
         f"read {counts.read}: {counts.enriched} enriched, {counts.duplicates} duplicates, "
@@ -222,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"wirestream: configuration error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a missing or unreadable input, an output that cannot be written
+        where = f"{error.filename}: " if error.filename else ""
+        _say(f"error: {where}{error.strerror or error}")
+        return 66 if isinstance(error, FileNotFoundError) else 74
 
 
 if __name__ == "__main__":
