@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,17 +102,23 @@ def phrase_pattern(tokens: list[str]) -> str:
     return _compile(tokens, lead=False).pattern
 
 
-def _parse(path: Path) -> list[Phrase]:
-    phrases: list[Phrase] = []
+def tsv_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, list[str]]]:
+    """``(file:line, fields)`` of each entry of a data file (blank and ``#`` lines skipped);
+    :class:`LexiconError` for a line without exactly the given tab-separated columns."""
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{path.name}:{number}"
         fields = line.split("\t")
-        if len(fields) != 3:
-            raise LexiconError(f"{where}: expected REASON<TAB>SCOPE<TAB>PHRASE, got {line!r}")
-        reason, scope, text = (f.strip() for f in fields)
+        if len(fields) != len(columns):
+            raise LexiconError(f"{where}: expected {'<TAB>'.join(columns)}, got {line!r}")
+        yield where, [field.strip() for field in fields]
+
+
+def _parse(path: Path) -> list[Phrase]:
+    phrases: list[Phrase] = []
+    for where, (reason, scope, text) in tsv_rows(path, ("REASON", "SCOPE", "PHRASE")):
         if not _REASON.fullmatch(reason):
             raise LexiconError(f"{where}: reason must be snake_case, got {reason!r}")
         if scope not in SCOPES:

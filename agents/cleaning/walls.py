@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from agents.cleaning.lexicon import LexiconError, normalise, phrase_pattern, phrase_tokens
+from agents.cleaning.lexicon import LexiconError, normalise, phrase_pattern, phrase_tokens, tsv_rows
 from agents.cleaning.segment import paragraphs, sentences, word_count
 from schemas.records import CleanText
 
@@ -44,14 +44,7 @@ def load(directory: Path = WALLS_DIR) -> dict[str, re.Pattern[str]]:
     names the file and line of a malformed entry."""
     sources: dict[str, list[str]] = {reason: [] for reason in REASONS}
     for path in sorted(directory.glob("*.tsv")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            where = f"{path.name}:{number}"
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise LexiconError(f"{where}: expected REASON<TAB>PHRASE, got {line!r}")
-            reason, text = (field.strip() for field in fields)
+        for where, (reason, text) in tsv_rows(path, ("REASON", "PHRASE")):
             if reason not in REASONS:
                 raise LexiconError(f"{where}: reason must be one of {REASONS}, got {reason!r}")
             sources[reason].append(phrase_pattern(phrase_tokens(text, where)))
