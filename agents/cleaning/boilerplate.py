@@ -43,7 +43,7 @@ _LINK_END = ".!?\u2026;\u3002\uff01\uff1f"
 # The guard: a unit of more than this many words that is more than half of the body is not
 # boilerplate, whatever a rule says (a rule misfiring on an article); nor is a whole body.
 _GUARD_WORDS = 20
-_HAS_SENTENCE_END = re.compile(rf"[.!?\u2026] |[{NO_SPACE_STOPS}]|[\u0e01-\u0ecd] [\u0e01-\u0ecd]")
+_HAS_SENTENCE_END = re.compile(rf"[.!?\u2026] |[{NO_SPACE_STOPS}]|[\u0e01-\u0ecd] \S")
 _COPYRIGHT_TAIL = re.compile(r"(?<!\S)\u00a9[^\u00a9]{0,60}$")
 _STRIP_TOKEN = ",.;:()[]\"'\u00ab\u00bb\u201c\u201d"
 

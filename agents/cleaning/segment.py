@@ -16,13 +16,14 @@ _BLOCKS = re.compile(r"\n{2,}")
 # - full stops of scripts that need no space after them: CJK 。！？ and the half/full-width
 #   forms, Arabic ؟ and Urdu ۔, Devanagari/Bengali danda । ॥, Myanmar ။, Khmer ។ ៕,
 #   Ethiopic ።, Armenian ։ (with closing quotes and brackets);
-# - a space between two Thai or Lao letters: those scripts mark a sentence (or clause)
-#   with a space and write words without one.
+# - a space after a Thai or Lao letter: those scripts mark a sentence (or clause) with a
+#   space and write words without one (a Latin word inside a Thai sentence splits it too,
+#   which only makes units smaller: a rule never removes more for it).
 NO_SPACE_STOPS = "\u3002\uff01\uff1f\uff61\u061f\u06d4\u0964\u0965\u104b\u17d4\u17d5\u1362\u0589"
 SENTENCE_END = re.compile(
     r"[.!?\u2026]+(?: ?\u00bb|[\"'\u201c\u201d\u2018\u2019)\]])*(?= |$)"
     rf"|[{NO_SPACE_STOPS}]+[\"'\u00bb\u201d\u2019)\]\u300d\u300f\uff09]*"
-    r"|(?<=[\u0e01-\u0e4e\u0e81-\u0ecd])(?= [\u0e01-\u0e4e\u0e81-\u0ecd])"
+    r"|(?<=[\u0e01-\u0e4e\u0e81-\u0ecd])(?= \S)"
 )
 # Letters of scripts written without spaces between words: each counts as half a word.
 _UNSPACED_LETTER = re.compile(
