@@ -82,6 +82,7 @@ def story(
         received_at=at,
         timings={},
         pipeline_version="test",
+        idempotency_key=f"{FileSource('wire.jsonl', line).key}#0",
     )
     return EnrichedStory(item=item, enrichment=enrichment)
 
