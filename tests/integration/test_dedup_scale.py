@@ -40,8 +40,8 @@ def sentences(language: str) -> list[str]:
 
 def stories(prefix: str = "") -> list[bytes]:
     """Per language: three originals (8 real sentences each), a near copy (a sentence swapped, a
-    headline line added), an exact copy under another uri, a re-send, an update and a stale version;
-    the languages interleaved."""
+    headline line added), an exact copy under another uri, a re-send (same uri, version, headline and
+    body), an update and a stale version; the languages interleaved."""
     per_language: list[list[dict[str, Any]]] = []
     for language in LANGUAGES:
         lines = sentences(language)
@@ -56,7 +56,7 @@ def stories(prefix: str = "") -> list[bytes]:
                 {"uri": uri[2], "version": "1", "body_text": body[2]},
                 {"uri": f"urn:{prefix}{language}:near", "body_text": "BREAKING\n\n" + near},
                 {"uri": f"urn:{prefix}{language}:copy", "body_text": body[1]},
-                {"uri": uri[0], "version": "1", "body_text": body[0]},  # re-sent
+                {"uri": uri[0], "version": "1", "body_text": body[0], "headline": f"{language} 0"},  # re-sent
                 {"uri": uri[2], "version": "2", "body_text": body[2] + joiner + lines[50]},
                 {"uri": uri[2], "version": "1", "body_text": body[2]},  # late: older than version 2
             ]
@@ -64,7 +64,7 @@ def stories(prefix: str = "") -> list[bytes]:
     out = []
     for step in range(8):
         for language, items in zip(LANGUAGES, per_language, strict=True):
-            out.append(orjson.dumps({**items[step], "headline": f"{language} {step}", "language": language}))
+            out.append(orjson.dumps({"headline": f"{language} {step}", **items[step], "language": language}))
     return out
 
 
