@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,17 +9,12 @@ import pytest
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_scripts import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def eval_ner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eval_ner", ROOT / "bench" / "eval_ner.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_ner"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("eval_ner")
 
 
 def test_emitted_spans_drop_junk_and_take_their_entitys_type(eval_ner: ModuleType) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -13,18 +10,12 @@ import pytest
 
 from agents import clean
 from agents.formats import ninjs
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_scripts import load_bench_script
 
 
 @pytest.fixture(scope="module")
 def fuzz() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz", ROOT / "bench" / "fuzz.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("fuzz")
 
 
 def raises(error: Exception) -> Callable[..., Any]:
