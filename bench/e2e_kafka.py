@@ -153,6 +153,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+async def start_output_reader(settings: Settings, partitions: int) -> AIOKafkaConsumer:
+    """A started consumer (no group) of the three output topics' ``partitions`` partitions, from their start."""
+    outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
+    consumer = AIOKafkaConsumer(
+        **KafkaAccess.from_settings(settings).client_options(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    assigned = [TopicPartition(t, p) for t in outputs for p in range(partitions)]
+    consumer.assign(assigned)
+    await consumer.seek_to_beginning(*assigned)
+    return consumer
+
+
 class Bench:
     def __init__(
         self, port: int, partitions: int, timeout: float, keep_logs: bool, profile: frozenset[str] = frozenset()
@@ -315,18 +332,7 @@ class Bench:
         return result
 
     async def _measure(self, settings: Settings, payloads: list[bytes], rate: float | None, result: Result) -> None:
-        outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
-        consumer = AIOKafkaConsumer(
-            **KafkaAccess.from_settings(settings).client_options(),
-            enable_auto_commit=False,
-            group_id=None,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            fetch_max_bytes=64 * 1024 * 1024,
-        )
-        await consumer.start()
-        partitions = [TopicPartition(t, p) for t in outputs for p in range(self.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        consumer = await start_output_reader(settings, self.partitions)
         sent: dict[tuple[int, int], int] = {}
         seen: list[tuple[str, int, int, int]] = []  # topic, out timestamp ms, raw partition, raw offset
         done = asyncio.Event()

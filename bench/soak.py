@@ -42,9 +42,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from corpus import build
-from e2e_kafka import MAX_BYTES, WORK, Bench, Worker, _percentile, _proc_cpu, _proc_mem, _source, limit_size
+from e2e_kafka import (
+    MAX_BYTES,
+    WORK,
+    Bench,
+    Worker,
+    _percentile,
+    _proc_cpu,
+    _proc_mem,
+    _source,
+    limit_size,
+    start_output_reader,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.client import story_key
@@ -144,18 +155,7 @@ async def run_soak(
 ) -> Soak:
     """Produce at ``rate`` for ``minutes``, report every ``report_minutes``, then drain."""
     soak = Soak()
-    outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bench.bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
-    await consumer.start()
-    partitions = [TopicPartition(t, p) for t in outputs for p in range(bench.partitions)]
-    consumer.assign(partitions)
-    await consumer.seek_to_beginning(*partitions)
+    consumer = await start_output_reader(settings, bench.partitions)
     producer = AIOKafkaProducer(
         bootstrap_servers=bench.bootstrap, acks="all", linger_ms=5, max_request_size=4 * 1024 * 1024
     )
