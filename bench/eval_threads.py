@@ -24,7 +24,7 @@ non-translations), then both halves
 are reported at the choice and at the shipped defaults. The stages before threads run once and
 are cached (``--cache``); the sweep reruns only the thread stage.
 
-    WIRESTREAM_SHARED=/path/to/shared .venv/bin/python bench/eval_threads.py [--cache FILE]
+    WIRESTREAM_SHARED=/path/to/shared .venv/bin/python bench/eval_threads.py [--cache FILE] [--half tuning]
 """
 
 from __future__ import annotations
@@ -88,6 +88,13 @@ def arrival_order(article: str) -> tuple[int, str]:
     return int(number.group()), article[number.end() :]
 
 
+def _number_of(article: str) -> str:
+    """An article's number: its id without the language suffix of a machine translation."""
+    number = re.match(r"\d+", article)
+    assert number is not None
+    return number.group()
+
+
 def translations(articles: dict[str, Any]) -> list[tuple[str, str]]:
     """(original, machine translation) pairs whose both articles are in the file."""
     found = []
@@ -149,6 +156,7 @@ def enriched_from(data: dict[str, Any]) -> EnrichedStory:
         dedup=None,  # type: ignore[arg-type]
         cleaning={},
         source=source_from_dict(e["source"]),
+        idempotency_key=e["idempotency_key"],
         received_at=float(e["received_at"]),
         timings={},
         pipeline_version="eval",
@@ -227,18 +235,20 @@ def translation_scores(
     return found / max(1, len(mine)), found, len(mine), false_flags, len(different), flagged_plain, len(plain)
 
 
-def report(name: str, outcome: Outcome, pairs: list[Pair], originals: list[tuple[str, str]]) -> None:
+def report(
+    name: str, outcome: Outcome, pairs: list[Pair], originals: list[tuple[str, str]], halves: tuple[str, ...]
+) -> None:
     print(f"\n{name}")
     print("| half | pairs | n same / different | precision | recall | F1 |")
     print("|---|---|---:|---:|---:|---:|")
-    for half in ("tuning", "held-out"):
+    for half in halves:
         for cross in (False, True):
             p, r, f, pos, neg = thread_scores(outcome, pairs, half, cross)
             kind = "cross-language" if cross else "same-language"
             print(f"| {half} | {kind} | {pos} / {neg} | {p:.3f} | {r:.3f} | {f:.3f} |")
     print("\n| half | translations found | false flags on different-story pairs | flags on non-translations |")
     print("|---|---:|---:|---:|")
-    for half in ("tuning", "held-out"):
+    for half in halves:
         share, found, total, false_flags, different, plain_flags, plain = translation_scores(
             outcome, pairs, originals, half
         )
@@ -246,9 +256,9 @@ def report(name: str, outcome: Outcome, pairs: list[Pair], originals: list[tuple
             f"| {half} | {share:.3f} ({found}/{total}) | {false_flags}/{different} ({false_flags / different:.1%}) "
             f"| {plain_flags}/{plain} ({plain_flags / plain:.1%}) |"
         )
-    flagged = len(outcome.translation_of)
-    right = sum(1 for t, o in outcome.translation_of.items() if re.match(r"\d+", t).group() == o)  # type: ignore[union-attr]
-    print(f"\nall flags: {flagged}, of which {right} point at the story's actual original")
+    flags = {t: o for t, o in outcome.translation_of.items() if half_of(_number_of(t)) in halves}
+    right = sum(_number_of(t) == o for t, o in flags.items())
+    print(f"\nflags in the half: {len(flags)}, of which {right} point at the story's actual original")
     threads = set(outcome.thread.values())
     print(f"threads: {len(threads)} for {len(outcome.thread)} stories")
 
@@ -290,7 +300,14 @@ def main() -> int:
     parser.add_argument("--pairs", type=Path, default=shared_dir() / "eval" / "semeval2022-task8" / "pairs.csv")
     parser.add_argument("--cache", type=Path, default=None, help="JSON Lines of the stages before threads")
     parser.add_argument("--no-sweep", action="store_true", help="only the shipped defaults")
+    parser.add_argument(
+        "--half",
+        choices=("tuning", "held-out", "both"),
+        default="both",
+        help="which half to report (tune with 'tuning'; look at 'held-out' once, at the end)",
+    )
     args = parser.parse_args()
+    halves = ("tuning", "held-out") if args.half == "both" else (args.half,)
     articles, pairs = load(args.pairs)
     originals = translations(articles)
     print(
@@ -309,9 +326,9 @@ def main() -> int:
 
     if not args.no_sweep:
         chosen = sweep(records, keys, pairs, originals)
-        report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals)
+        report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals, halves)
     outcome = thread_run(records, defaults, keys)
-    report(f"at the shipped defaults {defaults}", outcome, pairs, originals)
+    report(f"at the shipped defaults {defaults}", outcome, pairs, originals, halves)
     stories = sum("story" in r for r in records)
     print(f"\nthread stage: {1000 * outcome.seconds / stories:.3f} ms a story ({stories} stories in one window)")
     return 0
