@@ -15,7 +15,8 @@ Two stories are compared by the cosine of their keys weighted by rarity in the w
 the index itself); across languages only the ``E``, ``N`` and ``P`` keys count. A story joins the
 thread of its best match when the similarity reaches the threshold of its kind (same language or
 across languages); it is a **translation** of a story of another language when the cross-language
-similarity reaches the translation threshold and their numbers agree (:func:`numbers_agree`).
+similarity and the structure the two texts share agree (:func:`translation_evidence`): the same
+numbers, or the same count of sentences, which a machine translation keeps.
 Versions of a uri stay in its thread. The thresholds were chosen on ``bench/eval_threads.py``
 (docs/threads.md); the window is 72 hours (the eval set has no times to choose it from).
 
@@ -59,9 +60,13 @@ WORD_SAMPLE = 64
 MAX_SHARE = 0.02
 MIN_LOOKED_UP = 50
 MAX_LOOKED_UP = 500
-#: A translation states the same numbers (:func:`numbers_agree`); the most similar stories of
-#: other languages are checked in turn, up to this many.
+#: A translation states the same numbers (:func:`numbers_agree`) and keeps the count of sentences
+#: (:func:`sentences_agree`); the most similar stories of other languages are checked in turn, up
+#: to this many (:func:`translation_evidence` says how the three combine).
 NUMBER_AGREEMENT = 0.5
+SENTENCE_AGREEMENT = 0.15
+STRUCTURED_TRANSLATION_THRESHOLD = 0.20
+UNNUMBERED_TRANSLATION_THRESHOLD = 0.55
 TRANSLATION_CANDIDATES = 4
 #: Journal entries expired per call (more than one story's worth, so a backlog drains).
 EXPIRE_PER_CALL = 16
@@ -79,6 +84,7 @@ _VALUE_MASK = (1 << _KIND_SHIFT) - 1
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:\n\"“”«»]\s*$")
+_SENTENCE_BREAK = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]")
 _HAN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
 _NOT_ASCII_LETTER = re.compile(r"[^a-z]")
 _VOWELS = frozenset("aeiouy")
@@ -93,6 +99,8 @@ class ThreadSettings:
     same_language: float = SAME_LANGUAGE_THRESHOLD
     cross_language: float = CROSS_LANGUAGE_THRESHOLD
     translation: float = TRANSLATION_THRESHOLD
+    structured_translation: float = STRUCTURED_TRANSLATION_THRESHOLD
+    unnumbered_translation: float = UNNUMBERED_TRANSLATION_THRESHOLD
     words: int = WORD_SAMPLE
 
 
@@ -178,10 +186,21 @@ def evidence(text: str, language: str, entity_uris: Iterable[str] = (), words: i
 def story_evidence(story: EnrichedStory, words: int = WORD_SAMPLE) -> list[int]:
     """:func:`evidence` of an enriched story: its clean headline and body, language, and its linked
     people and organisations (:data:`LINKED_TYPES`)."""
+    uris = [e.uri for e in story.enrichment.merged_entities if e.uri and e.type in LINKED_TYPES]
+    return evidence(_story_text(story), story.enrichment.language.code, uris, words)
+
+
+def _story_text(story: EnrichedStory) -> str:
     item = story.item
     parts = [h["value"] for h in item.get("headlines", [])] + [b["value"] for b in item.get("bodies", [])]
-    uris = [e.uri for e in story.enrichment.merged_entities if e.uri and e.type in LINKED_TYPES]
-    return evidence("\n\n".join(parts), story.enrichment.language.code, uris, words)
+    return "\n\n".join(parts)
+
+
+def sentence_count(text: str) -> int:
+    """How many sentences ``text`` has: pieces ending in ``.``, ``!`` or ``?`` before a space (or
+    the end), or in a CJK full stop. A machine translation keeps them; line breaks it may not."""
+    pieces = _SENTENCE_BREAK.split(unicodedata.normalize("NFKC", text))
+    return sum(1 for piece in pieces if piece.strip())
 
 
 # --------------------------------------------------------------------------- in-memory index
@@ -463,6 +482,7 @@ def _decide(
     uri, version = story.item["uri"], story.item.get("version")
     language = story.enrichment.language.code
     weights = index.weights(keys)
+    sentences = sentence_count(_story_text(story))
     translation: TranslationRef | None = None
     similarity = 1.0
     seen = state.get("u:" + uri)
@@ -479,7 +499,7 @@ def _decide(
         else:
             best = int(np.argmax(margins))  # the first of equals: the earliest story
             thread, similarity = index.thread_of(int(found.seqs[best])), float(scores[best])
-        translation, original_thread = _translation(found, same_language, keys, state, settings.translation)
+        translation, original_thread = _translation(found, same_language, keys, sentences, state, settings)
         if translation is not None and similarity == 0.0:  # a translation is in its original's thread
             thread, similarity = original_thread, translation.similarity
     seq = index.add(keys, weights, now, language, thread)
@@ -492,6 +512,7 @@ def _decide(
         "t": thread,
         "k": list(keys),
         "w": [round(w, 6) for w in weights],
+        "s": sentences,
     }
     state["u:" + uri] = {"thread": thread, "seq": seq, "m": identity}
     summary = _summary_after(state.get("t:" + thread), thread, story, now)
@@ -509,28 +530,69 @@ def _decide(
 
 
 def _translation(
-    found: Candidates, same_language: npt.NDArray[np.bool_], keys: Sequence[int], state: State, threshold: float
+    found: Candidates,
+    same_language: npt.NDArray[np.bool_],
+    keys: Sequence[int],
+    sentences: int,
+    state: State,
+    settings: ThreadSettings,
 ) -> tuple[TranslationRef | None, str]:
     """The story of another language that ``keys`` translate, and its thread: the most similar
-    one at or above ``threshold`` whose numbers agree (:func:`numbers_agree`), among the best few."""
+    one, among the best few, that :func:`translation_evidence` accepts."""
     similarity = np.where(same_language, -1.0, found.cross)
     ranked = np.argsort(-similarity, kind="stable")[:TRANSLATION_CANDIDATES]
+    lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
     for position in ranked.tolist():
-        if similarity[position] < threshold:
+        score = float(similarity[position])
+        if score < lowest:
             break
         original = state.get(f"j:{int(found.seqs[position])}")
-        if isinstance(original, dict) and numbers_agree(keys, original["k"]):
-            ref = TranslationRef(str(original["u"]), original.get("v"), round(float(similarity[position]), 4))
+        if not isinstance(original, dict):
+            continue
+        # A journal entry written before sentences were counted has none: structure cannot vouch.
+        other_sentences = original.get("s")
+        structure = isinstance(other_sentences, int) and sentences_agree(sentences, other_sentences)
+        if translation_evidence(score, keys, original["k"], structure, settings):
+            ref = TranslationRef(str(original["u"]), original.get("v"), round(score, 4))
             return ref, str(original["t"])
     return None, ""
+
+
+def translation_evidence(
+    similarity: float, keys: Sequence[int], other: Sequence[int], same_structure: bool, settings: ThreadSettings
+) -> bool:
+    """Whether a story of another language with ``other`` keys, at cross-language ``similarity``,
+    is the original ``keys`` translate. A translation repeats every number and keeps the sentences
+    (``same_structure``: :func:`sentences_agree`), so the similarity needed falls with the
+    structure shared: ``translation`` when the numbers agree (:func:`numbers_agree`);
+    ``structured_translation`` when, besides, at least two numbers are shared and the sentences
+    agree; ``unnumbered_translation`` for two texts without numbers whose sentences agree. Numbers
+    that disagree rule a translation out."""
+    mine, theirs = _numbers(keys), _numbers(other)
+    if not mine and not theirs:
+        return same_structure and similarity >= settings.unnumbered_translation
+    if not numbers_agree(keys, other):
+        return False
+    if similarity >= settings.translation:
+        return True
+    return same_structure and len(mine & theirs) >= 2 and similarity >= settings.structured_translation
+
+
+def sentences_agree(mine: int, theirs: int) -> bool:
+    """Whether two sentence counts (:func:`sentence_count`) can be one text and its translation:
+    within one sentence, or :data:`SENTENCE_AGREEMENT` of the longer one."""
+    return abs(mine - theirs) <= max(1.0, SENTENCE_AGREEMENT * max(mine, theirs))
+
+
+def _numbers(keys: Sequence[int]) -> set[int]:
+    return {key for key in keys if kind_of(key) == KIND_NUMBER}
 
 
 def numbers_agree(keys: Sequence[int], other: Sequence[int]) -> bool:
     """Whether two stories state the same numbers: at least one, and the Jaccard similarity of
     their number sets at least :data:`NUMBER_AGREEMENT`. Coverage of one event in two languages
     shares a few numbers; a translation repeats them all."""
-    mine = {key for key in keys if kind_of(key) == KIND_NUMBER}
-    theirs = {key for key in other if kind_of(key) == KIND_NUMBER}
+    mine, theirs = _numbers(keys), _numbers(other)
     shared = len(mine & theirs)
     return shared > 0 and shared >= NUMBER_AGREEMENT * len(mine | theirs)
 
@@ -622,7 +684,10 @@ __all__ = [
     "name_skeleton",
     "normal_number",
     "numbers_agree",
+    "sentence_count",
+    "sentences_agree",
     "story_evidence",
     "thread_id",
     "thread_summary",
+    "translation_evidence",
 ]

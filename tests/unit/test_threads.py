@@ -16,6 +16,7 @@ from agents.threads import (
     KIND_NAME,
     KIND_NUMBER,
     KIND_WORD,
+    Decision,
     ThreadIndex,
     ThreadSettings,
     assign,
@@ -24,9 +25,12 @@ from agents.threads import (
     name_skeleton,
     normal_number,
     numbers_agree,
+    sentence_count,
+    sentences_agree,
     story_evidence,
     thread_id,
     thread_summary,
+    translation_evidence,
 )
 from schemas.records import DedupTag, EnrichedStory, Enrichment, Entity, FileSource, LanguageTag
 
@@ -53,6 +57,26 @@ SPANISH_FOLLOW_UP = (
     "Dos días después de las lluvias que inundaron 1.250 viviendas en Valparaíso, la alcaldesa Camila Nieto "
     "pidió 4.000 millones de pesos al Gobierno. El presidente Gabriel Boric recorrió Viña del Mar y Quilpué, "
     "donde 12 familias siguen en albergues, y la Onemi mantiene la alerta roja en 3 comunas hasta el viernes.",
+)
+
+#: Texts without a number: only their names and their structure can tell a translation.
+UNNUMBERED_ENGLISH = (
+    "Drought empties Lake Poopo",
+    "Fishermen in Bolivia say that Lake Poopo has dried up, and the governor of Oruro, Victor Hugo Vasquez, "
+    "asked La Paz for help. Scientists at the University of San Andres blame mining and El Nino. The families "
+    "of the Uru people have left for Peru and Chile.",
+)
+UNNUMBERED_FRENCH = (
+    "La sécheresse vide le lac Poopo",
+    "Des pêcheurs en Bolivie affirment que le lac Poopo s'est asséché, et le gouverneur d'Oruro, Victor Hugo "
+    "Vasquez, a demandé de l'aide à La Paz. Les scientifiques de l'Université de San Andres accusent les mines "
+    "et El Nino. Les familles du peuple Uru sont parties au Pérou et au Chili.",
+)
+UNNUMBERED_FRENCH_REPORT = (
+    "Le lac Poopo a disparu",
+    "Le lac Poopo, en Bolivie, a disparu. Le gouverneur d'Oruro, Victor Hugo Vasquez, parle d'une catastrophe. "
+    "La Paz promet de l'aide. Les mines sont en cause, selon l'Université de San Andres. El Nino aussi. Les Uru "
+    "partent au Pérou et au Chili. Ils ne reviendront pas.",
 )
 
 
@@ -135,13 +159,19 @@ def test_a_translation_joins_the_thread_of_its_original_and_is_flagged() -> None
     assert first.translation_of is None and other.translation_of is None
 
 
-def test_a_follow_up_joins_the_thread_without_being_a_translation() -> None:
+def decided(*stories: EnrichedStory) -> list[Decision]:
+    """The decisions for ``stories`` assigned in order into an empty state, at the default settings."""
     state: dict[str, Any] = {}
     index = ThreadIndex()
-    settings = ThreadSettings()
-    first = assign(story("urn:en:1", ENGLISH, "en", 1000.0, 1), state, settings, index)
-    assign(story("urn:en:2", OTHER, "en", 1001.0, 2), state, settings, index)
-    follow = assign(story("urn:es:1", SPANISH_FOLLOW_UP, "es", 1002.0, 3), state, settings, index)
+    return [assign(one, state, ThreadSettings(), index) for one in stories]
+
+
+def test_a_follow_up_joins_the_thread_without_being_a_translation() -> None:
+    first, _, follow = decided(
+        story("urn:en:1", ENGLISH, "en", 1000.0, 1),
+        story("urn:en:2", OTHER, "en", 1001.0, 2),
+        story("urn:es:1", SPANISH_FOLLOW_UP, "es", 1002.0, 3),
+    )
     assert follow.thread.id == first.thread.id
     assert follow.translation_of is None
 
@@ -213,6 +243,53 @@ def test_a_translation_states_the_same_numbers() -> None:
     assert numbers_agree(evidence(" ".join(FRENCH), "fr"), english)
     assert not numbers_agree(evidence(" ".join(SPANISH_FOLLOW_UP), "es"), english)
     assert not numbers_agree(evidence("Sans chiffres", "fr"), evidence("Without numbers", "en"))
+
+
+def test_sentences_are_counted_by_their_ends_not_by_line_breaks_or_decimal_points() -> None:
+    assert sentence_count("Rates rose 3.5 percent. Then they fell!\nWhy now? Nobody said") == 4
+    assert sentence_count("Headline without a full stop\n\nBody.") == 1
+    assert sentence_count("下雨了。风很大！") == 2
+    assert sentence_count("") == 0
+
+
+def test_sentence_counts_agree_within_one_or_fifteen_percent() -> None:
+    assert sentences_agree(3, 4) and sentences_agree(20, 23)
+    assert not sentences_agree(3, 5) and not sentences_agree(10, 12)
+
+
+def test_translation_evidence_needs_less_similarity_the_more_structure_is_shared() -> None:
+    settings = ThreadSettings()
+    english = evidence(" ".join(ENGLISH), "en")
+    french = evidence(" ".join(FRENCH), "fr")
+    one_number = evidence("Rain fell in Valparaiso in 1987.", "en")
+    unnumbered = evidence(" ".join(UNNUMBERED_FRENCH), "fr")
+    low = (settings.structured_translation + settings.translation) / 2
+    # Numbers that agree: the translation threshold, or less with two shared numbers and the sentences kept.
+    assert translation_evidence(settings.translation, french, english, False, settings)
+    assert not translation_evidence(low, french, english, False, settings)
+    assert translation_evidence(low, french, english, True, settings)
+    assert not translation_evidence(settings.structured_translation - 0.01, french, english, True, settings)
+    assert not translation_evidence(low, one_number, evidence("In 1987, rain.", "fr"), True, settings)
+    # Numbers that disagree rule it out; texts without any need their sentences to agree, and more similarity.
+    assert not translation_evidence(0.9, evidence(" ".join(SPANISH_FOLLOW_UP), "es"), english, True, settings)
+    assert not translation_evidence(0.9, unnumbered, english, True, settings)
+    no_numbers = evidence(" ".join(UNNUMBERED_ENGLISH), "en")
+    assert translation_evidence(settings.unnumbered_translation, unnumbered, no_numbers, True, settings)
+    assert not translation_evidence(0.9, unnumbered, no_numbers, False, settings)
+    assert not translation_evidence(settings.unnumbered_translation - 0.01, unnumbered, no_numbers, True, settings)
+
+
+def test_a_translation_without_numbers_is_found_by_its_names_and_sentences() -> None:
+    first, _, report, french = decided(
+        story("urn:en:1", UNNUMBERED_ENGLISH, "en", 1000.0, 1),
+        story("urn:en:2", OTHER, "en", 1001.0, 2),
+        story("urn:fr:2", UNNUMBERED_FRENCH_REPORT, "fr", 1002.0, 3),
+        story("urn:fr:1", UNNUMBERED_FRENCH, "fr", 1003.0, 4),
+    )
+    assert french.translation_of is not None and french.translation_of.uri == "urn:en:1"
+    assert french.thread.id == first.thread.id
+    # The same names in other sentences: the same event, not a translation.
+    assert report.thread.id == first.thread.id and report.translation_of is None
 
 
 def test_expired_stories_leave_the_index_and_decisions_stay_right_after_compaction() -> None:
