@@ -11,11 +11,11 @@ from dataclasses import replace
 
 from agents.cleaning import clean_text
 from agents.cleaning.walls import not_an_article
-from agents.deadletter import dead_letter
-from agents.errors import StageError
+from agents.failures.dead_letter import dead_letter
+from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.language import detect_language
-from agents.neardup import SHINGLE_SIZE, text_signature
+from agents.near_duplicates.signatures import SHINGLE_SIZE, text_signature
 from schemas.records import CleanText, DeadLetter, LanguageTag, RawStory, Source, Stage, StoryInFlight
 
 Outcome = StoryInFlight | DeadLetter

@@ -6,7 +6,7 @@ one language is one partition and every decision is made by the worker that owns
 - **exact**: the same normalised clean text as a story seen in the window (any uri), the
   same ``uri`` and ``version`` sent again with the same clean text (whatever its timestamps),
   or a newer version whose clean headline and body are those of the version it supersedes;
-- **near**: estimated Jaccard similarity of the shingle sets (MinHash, ``agents.neardup``) at or
+- **near**: estimated Jaccard similarity of the shingle sets (MinHash, ``agents.near_duplicates.signatures``) at or
   above the threshold with an earlier story that passed;
 - **update**: the same ``uri`` with a newer version (else a newer ``versioncreated``) passes
   on with ``status: update`` and ``supersedes``; an older one arriving late is **stale**;
@@ -41,7 +41,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
-from agents.neardup import (
+from agents.near_duplicates.signatures import (
     NUM_PERM,
     SHINGLE_SIZE,
     THRESHOLD,

@@ -1,6 +1,6 @@
 """Stage 3: tag named entities and emit enriched stories (``stories.unique`` → ``stories.enriched``).
 
-Which model tags which language, and loading it, live in ``agents/entity_models.py`` (see
+Which model tags which language, and loading it, live in ``agents/ner/models.py`` (see
 ``docs/entities.md``). Stories in a language without a model pass on with no mentions:
 ``enrichment.entities`` is empty and ``enrichment.entities_model`` is null, so downstream can
 tell "no entities" from "not tagged".
@@ -12,15 +12,15 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from agents.deadletter import dead_letter
-from agents.entity_models import MODEL_LOADERS as MODEL_LOADERS
-from agents.entity_models import forget_learned_words
-from agents.entity_models import model_for as model_for
-from agents.entity_models import model_name as model_name
-from agents.entity_models import warm_up as warm_up
-from agents.entity_resolution import mention_name, resolve
-from agents.entity_resolution import normalise_name as normalise_name
-from agents.linking import linker
+from agents.failures.dead_letter import dead_letter
+from agents.ner.linking import linker
+from agents.ner.models import MODEL_LOADERS as MODEL_LOADERS
+from agents.ner.models import forget_learned_words
+from agents.ner.models import model_for as model_for
+from agents.ner.models import model_name as model_name
+from agents.ner.models import warm_up as warm_up
+from agents.ner.resolution import mention_name, resolve
+from agents.ner.resolution import normalise_name as normalise_name
 from schemas.codec import encode
 from schemas.ninjs import build_enriched
 from schemas.records import DeadLetter, EnrichedStory, Mention, StoryInFlight

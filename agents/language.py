@@ -20,7 +20,7 @@ Design (chosen from measurement, see ``bench/eval_language.py``):
    ``LANGIDENTIFY_MAX_LETTERS`` letters), LangIdentify (n-grams + "top words",
    the best of the measured detectors on two-word text), combined by a weighted
    geometric mean with fastText's distribution.  On short text the word
-   frequencies of each language (``agents/word_frequencies.py``, wordfreq's
+   frequencies of each language (``agents/languages/word_frequencies.py``, wordfreq's
    lists) join in: they tell close languages apart where two words carry
    too few n-grams.  The combined probability of the winner is the confidence.
 4. **Abstain** (``und``, confidence 0.0) rather than guess: empty text, fewer
@@ -72,7 +72,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents.word_frequencies import WordFrequencies
+from agents.languages.word_frequencies import WordFrequencies
 
 __all__ = [
     "SUPPORTED_LANGUAGES",

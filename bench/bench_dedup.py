@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from agents.dedup import NearDedup, deduplicate  # noqa: E402
-from agents.neardup import (  # noqa: E402
+from agents.near_duplicates.signatures import (  # noqa: E402
     NUM_PERM,
     SEED,
     THRESHOLD,

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.errors import StageError  # noqa: E402
+from agents.failures.errors import StageError  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
 
 SAMPLE_DIRS = (

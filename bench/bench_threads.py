@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from agents.formats import parse_payload  # noqa: E402
-from agents.neardup import (  # noqa: E402
+from agents.near_duplicates.signatures import (  # noqa: E402
     NUM_PERM,
     LshIndex,
     text_signature,

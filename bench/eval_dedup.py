@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Score near-duplicate detection (``agents.neardup``) on copies and distractors built from real articles.
+"""Score near-duplicate detection (``agents.near_duplicates``) on copies and distractors built from real articles.
 
 Articles (read from ``$WIRESTREAM_SHARED/eval``, default ``<repo>/../shared/eval``):
 
@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from corpus import shared_dir, trafilatura_eval_page  # noqa: E402
 
-from agents.neardup import (  # noqa: E402
+from agents.near_duplicates.signatures import (  # noqa: E402
     NUM_PERM,
     SHINGLE_SIZE,
     THRESHOLD,

@@ -14,7 +14,7 @@ a model that tags a gold MISC span as ORG loses precision.
 
 Each file is scored twice: the model's own spans, and the mentions as the entity stage emits them
 (``enrichment.entities``: junk dropped, each mention typed as the entity it joined, by the stage's
-``mentions_in`` and ``agents.entity_resolution.resolve`` on each doc). The targets are read on the second.
+``mentions_in`` and ``agents.ner.resolution.resolve`` on each doc). The targets are read on the second.
 
 Speed: ~600-word stories (headline + body) built from consecutive test sentences of each
 language, run through ``agents.entities.tag_entities`` (the entity stage's model part: batching
@@ -56,9 +56,9 @@ sys.path.insert(0, str(ROOT / "models"))
 
 from train_ner import Sentence, Source, chunk, detokenize_spaces, load_source  # noqa: E402
 
-from agents import entity_models  # noqa: E402
 from agents.entities import mentions_in, tag_entities  # noqa: E402
-from agents.entity_resolution import resolve  # noqa: E402
+from agents.ner import models as entity_models  # noqa: E402
+from agents.ner.resolution import resolve  # noqa: E402
 
 SHARED = Path(os.environ.get("WIRESTREAM_SHARED", ROOT.parent / "shared"))
 EVAL = SHARED / "eval" / "ner"
@@ -195,7 +195,7 @@ def score(nlp: Any, sentences: Sequence[Sentence], sents_per_doc: int = 10) -> d
 
 def emitted_spans(doc: Any) -> set[Span]:
     """The token spans the entity stage emits for ``doc`` (``enrichment.entities``): the model's
-    spans less junk, typed as the entity each joined (``agents.entity_resolution.resolve``)."""
+    spans less junk, typed as the entity each joined (``agents.ner.resolution.resolve``)."""
     kept, _ = resolve(mentions_in(doc, "body"), len(doc.text))
     spans: set[Span] = set()
     for mention in kept:

@@ -142,7 +142,7 @@ def _split_cleaning_input(data: bytes) -> tuple[str | None, str, str]:
 def make_target(name: str) -> Callable[[bytes], None]:
     """The function libFuzzer calls for ``name``: raises for an input that breaks the rule."""
     from agents import clean
-    from agents.errors import StageError
+    from agents.failures.errors import StageError
     from agents.formats import parse_payload
     from schemas.records import KafkaSource, RawStory
 

@@ -35,7 +35,7 @@ def _stubbed_pipeline(settings: Settings) -> Pipeline:
     passes every story as new, the entity stage tags nothing; no model is loaded."""
     from dataclasses import replace
 
-    from agents.deadletter import dead_letter
+    from agents.failures.dead_letter import dead_letter
     from agents.formats import parse_payload
     from schemas.ninjs import build_enriched
     from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight

@@ -13,8 +13,8 @@ our CPU time over the floor's (target ≤ 1.25).
 | clean, fragments | ``clean_story`` | lxml ``fragment_fromstring(...).text_content()`` |
 | clean, plain text | ``clean_story`` | none (our own repair and boilerplate rules; no library) |
 | language | ``tag_language`` | one fastText (lite) call on the same sample text |
-| fingerprint | ``agents.neardup.fingerprint`` | ``hashlib.blake2b`` of the body |
-| MinHash signature | ``agents.neardup.signature`` | rensa ``RMinHash.update(body.split())`` |
+| fingerprint | ``agents.near_duplicates.signatures.fingerprint`` | ``hashlib.blake2b`` of the body |
+| MinHash signature | ``agents.near_duplicates.signatures.signature`` | rensa ``RMinHash.update(body.split())`` |
 | near-dup index | ``LshIndex`` query + add | datasketch ``MinHashLSH`` query + insert |
 | dedup | ``Pipeline.deduplicate`` on a dict, in corpus order | blake2b + one dict lookup and insert |
 | entities | ``Pipeline.enrich``: 1 story a call (the worker) and batches of 16 | spaCy ``nlp.pipe`` on the same texts |
@@ -50,7 +50,7 @@ import orjson  # noqa: E402
 from agents import language  # noqa: E402
 from agents.clean import clean_story, tag_language  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
-from agents.neardup import fingerprint  # noqa: E402
+from agents.near_duplicates.signatures import fingerprint  # noqa: E402
 from schemas.codec import decode, encode  # noqa: E402
 from schemas.records import KafkaSource, RawStory, StoryInFlight  # noqa: E402
 from streams.pipeline import Pipeline  # noqa: E402
@@ -289,7 +289,7 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     )
     from rensa import RMinHash
 
-    from agents import neardup
+    from agents.near_duplicates import signatures as neardup
 
     pairs = [(c.body, t.code) for (_, c), t in zip(cleaned, tags, strict=True)]
 
@@ -431,7 +431,7 @@ def _per_story(rows: list[Row], entity_info: dict[str, Any], records: int, stori
 def _neardup_index(signatures: list[list[int]]) -> Row:
     from datasketch import LeanMinHash, MinHashLSH
 
-    from agents import neardup
+    from agents.near_duplicates import signatures as neardup
 
     index = neardup.LshIndex()
     lsh = MinHashLSH(threshold=neardup.THRESHOLD, num_perm=neardup.NUM_PERM, params=index.bands)

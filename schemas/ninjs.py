@@ -28,7 +28,7 @@ NAMES_30: Final[Mapping[str, str]] = {
     "charcount": "charCount",
     "geojson": "geoJSON",
 }
-#: A place's position, (longitude, latitude) in degrees, by place URI (``agents.linking``).
+#: A place's position, (longitude, latitude) in degrees, by place URI (``agents.ner.linking``).
 Points = Mapping[str, tuple[float, float]]
 
 _TYPE_TO_LIST = {"PER": "people", "ORG": "organisations", "LOC": "places"}
@@ -146,7 +146,7 @@ def build_enriched(
     points: Points | None = None,
 ) -> EnrichedStory:
     """The enriched envelope for a story that passed dedup: ``mentions`` are every kept
-    mention, ``entities`` the merged ones (``agents/entity_resolution.resolve``); ``item`` is
+    mention, ``entities`` the merged ones (``agents/ner/resolution.resolve``); ``item`` is
     written in ``ninjs_version`` with the place positions of ``points``."""
     entities = entities or []
     dedup = story.dedup or DedupTag(fingerprint="", status="new")

@@ -18,7 +18,7 @@ DuplicateKind = Literal["exact", "near", "stale"]
 DedupStatus = Literal["new", "update"]
 Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
 #: Why a stage refused a story (``StageError.error_type``, a dead letter's ``error.type``); each is
-#: described in ``agents.errors.ERROR_TYPES``. A dead letter of a failure no stage foresaw (a bug)
+#: described in ``agents.failures.errors.ERROR_TYPES``. A dead letter of a failure no stage foresaw (a bug)
 #: carries the exception's class name instead.
 ErrorType = Literal[
     "UnknownFormat",
@@ -293,7 +293,7 @@ class Mention:
 
 @dataclass(slots=True)
 class Entity:
-    """One entity of a story: its mentions merged (``agents/entity_resolution.py``).
+    """One entity of a story: its mentions merged (``agents/ner/resolution.py``).
 
     ``name`` is the fullest form seen, ``forms`` every normalised surface form, ``uri`` the
     Wikidata (or GeoNames) URI when the entity is linked, ``salience`` a score in [0, 1].

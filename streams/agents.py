@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from agents.deadletter import dead_letter
+from agents.failures.dead_letter import dead_letter
 from schemas.codec import decode
 from schemas.ninjs import item_versioncreated
 from schemas.records import DeadLetter, DuplicateNotice, KafkaSource, Stage, StoryInFlight

@@ -16,7 +16,7 @@ from typing import Any
 import faust
 from faust.types import EventT, StreamT, TopicT
 
-from agents.deadletter import dead_letter
+from agents.failures.dead_letter import dead_letter
 from schemas.codec import encode
 from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
 from streams import agents, health, metrics, web

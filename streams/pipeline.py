@@ -18,8 +18,8 @@ from typing import Any
 from agents.clean import prepare
 from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
-from agents.entity_models import model_key
-from agents.heap import freeze_startup_objects
+from agents.ner.heap import freeze_startup_objects
+from agents.ner.models import model_key
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, Source, StoryInFlight
 from streams.settings import Settings
 
@@ -46,7 +46,8 @@ def load_models(settings: Settings) -> dict[str, float]:
     """Load what the stages load lazily: the cleaning tables, the language detectors and, when
     entities are on, every NER model. Returns the seconds each took (``cleaning``, ``language``,
     ``ner-<code>``)."""
-    from agents import cleaning, entity_models, language
+    from agents import cleaning, language
+    from agents.ner import models as entity_models
 
     seconds = {"cleaning": cleaning.warm_up(), "language": language.warm_up(settings.language_short_text_model)}
     if settings.entities_enabled:

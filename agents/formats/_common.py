@@ -6,7 +6,7 @@ import html
 import re
 from typing import Final, Literal
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from schemas.records import AgencyTag, ErrorType
 
 #: Largest payload any parser accepts (a wire story is a few kB; a packet a few 100 kB).

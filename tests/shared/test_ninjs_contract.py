@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 import schemas
-from agents.linking import linker
+from agents.ner.linking import linker
 from bench.check_ninjs import IPTC_NINJS, envelope_validator, validator
 from schemas.ninjs import NINJS_VERSIONS, build_enriched, build_item
 from tests.shared.test_shared_fixtures import require_shared

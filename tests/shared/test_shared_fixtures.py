@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from schemas.records import AgencyTag, RawStory
 
@@ -545,7 +545,7 @@ def test_ninjs_validation_suite_should_pass_is_accepted(rel: str, ninjs_validato
     from agents.clean import prepare
     from agents.dedup import deduplicate
     from agents.entities import enrich_or_dead_letter
-    from agents.linking import linker
+    from agents.ner.linking import linker
     from schemas.ninjs import build_item
     from schemas.records import EnrichedStory, FileSource, StoryInFlight
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-from agents.deadletter import dead_letter, original_payload
-from agents.errors import ERROR_TYPES, StageError, error_table
+from agents.failures.dead_letter import dead_letter, original_payload
+from agents.failures.errors import ERROR_TYPES, StageError, error_table
 from schemas.records import ErrorType, KafkaSource
 
 
@@ -29,4 +29,4 @@ def test_invalid_utf8_is_kept_as_base64() -> None:
 def test_every_error_type_is_described_and_the_docs_table_is_current() -> None:
     assert list(ERROR_TYPES) == list(get_args(ErrorType))
     formats = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
-    assert error_table() in formats, "docs/formats.md error table is stale: paste agents.errors.error_table()"
+    assert error_table() in formats, "docs/formats.md error table is stale: paste agents.failures.errors.error_table()"

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agents.dedup import NearDedup, compare_versions, deduplicate
-from agents.neardup import fingerprint, text_signature
+from agents.near_duplicates.signatures import fingerprint, text_signature
 from schemas.records import (
     DuplicateNotice,
     KafkaSource,

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from agents import entity_models
 from agents.entities import tag_entities
-from agents.entity_models import (
+from agents.ner import models as entity_models
+from agents.ner.models import (
     LANGUAGE_MODELS,
     MODEL_LOADERS,
     MODELS_DIR,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agents.entity_resolution import is_junk, mention_name, normalise_name, resolve
-from agents.linking import Linker, fold, linker
+from agents.ner.linking import Linker, fold, linker
+from agents.ner.resolution import is_junk, mention_name, normalise_name, resolve
 from schemas.ninjs import build_enriched
 from schemas.records import EntityType, Mention, StoryInFlight
 from tests.factories import passed_dedup

@@ -1,4 +1,4 @@
-"""agents.heap: start-up objects frozen out of the collector, and freed again when dropped."""
+"""agents.ner.heap: start-up objects frozen out of the collector, and freed again when dropped."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.heap import collect_frozen, freeze_startup_objects
+from agents.ner.heap import collect_frozen, freeze_startup_objects
 
 
 class _Node:

@@ -1,4 +1,4 @@
-"""Near-duplicate signatures and the LSH index (agents/neardup.py)."""
+"""Near-duplicate signatures and the LSH index (agents/near_duplicates/signatures.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.neardup import (
+from agents.near_duplicates.signatures import (
     NUM_PERM,
     SHINGLE_SIZE,
     THRESHOLD,
@@ -86,7 +86,10 @@ def test_signature_is_compact_json_and_deterministic_across_processes() -> None:
     assert len(value) == NUM_PERM and all(isinstance(v, int) and 0 <= v < 2**32 for v in value)
     assert json.loads(json.dumps(value)) == value
     assert sig(STORY) == value
-    code = "import json, sys; from agents.neardup import signature; print(json.dumps(signature(sys.argv[1], 'en')))"
+    code = (
+        "import json, sys; from agents.near_duplicates.signatures import signature; "
+        "print(json.dumps(signature(sys.argv[1], 'en')))"
+    )
     root = Path(__file__).resolve().parents[2]
     for seed in ("1", "2"):
         out = subprocess.run(

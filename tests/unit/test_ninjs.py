@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from agents.entity_resolution import normalise_name, resolve
-from agents.linking import linker
+from agents.ner.linking import linker
+from agents.ner.resolution import normalise_name, resolve
 from schemas.ninjs import NAMES_30, NINJS_VERSIONS, build_enriched, build_item, item_versioncreated
 from schemas.records import (
     AgencyTag,

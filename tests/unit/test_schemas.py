@@ -98,7 +98,7 @@ def _valid_raw() -> dict[str, Any]:
 def test_sample_stories_that_parse_are_valid_raw_stories() -> None:
     import jsonschema
 
-    from agents.errors import StageError
+    from agents.failures.errors import StageError
     from agents.formats import parse_payload
 
     validator = jsonschema.Draft202012Validator(RAW_SCHEMA)
@@ -122,7 +122,7 @@ def test_parser_rejects_what_the_raw_schema_rejects(name: str) -> None:
     """Each typed property of the raw schema is one the ninjs parser reads and type-checks."""
     import jsonschema
 
-    from agents.errors import StageError
+    from agents.failures.errors import StageError
     from agents.formats import parse_payload
 
     story = _valid_raw()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.threads import (
     KIND_ENTITY,

@@ -1,11 +1,11 @@
-"""agents.word_frequencies: the word-frequency opinion on short text (phrases written for these tests)."""
+"""agents.languages.word_frequencies: the word-frequency opinion on short text (phrases written for these tests)."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.language import SUPPORTED_LANGUAGES
-from agents.word_frequencies import WordFrequencies
+from agents.languages.word_frequencies import WordFrequencies
 
 
 @pytest.fixture(scope="module")

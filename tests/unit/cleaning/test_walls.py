@@ -11,7 +11,7 @@ from agents.clean import prepare
 from agents.cleaning import clean_text
 from agents.cleaning.lexicon import LexiconError
 from agents.cleaning.walls import REASONS, WALLS_DIR, load, not_an_article
-from agents.deadletter import original_payload
+from agents.failures.dead_letter import original_payload
 from schemas.records import DeadLetter, FileSource, StoryInFlight
 
 WALLS = [

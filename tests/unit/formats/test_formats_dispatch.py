@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from agents.formats import CONTENT_TYPES, FORMAT_LABELS, format_label, parse_payload, sniff
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"

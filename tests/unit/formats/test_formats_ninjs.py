@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats.ninjs import parse_ninjs
 from schemas.records import AgencyTag, RawStory

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats._common import iso_datetime
 from agents.formats._xml import MAX_DEPTH, decode_xml

@@ -8,7 +8,7 @@ linker's tables, loaded once). Steps, for one story:
    "Stay Connected", "Subscribe", photo credits) never become entities.
 2. **Grouping**: mentions of the same type with the same folded name (case, accents,
    apostrophes, possessive and elided article ignored: "l’OTAN", "OTAN", "Otan").
-3. **Linking** (:mod:`agents.linking`): each group's name is looked up; groups that link to
+3. **Linking** (:mod:`agents.ner.linking`): each group's name is looked up; groups that link to
    the same URI merge, whatever their surface form or language ("Poutine"/"Putin"/"Путин").
 4. **Short forms** (people only): a PER group whose tokens are the leading or trailing tokens
    of exactly one longer PER group merges into it ("Poutine" → "Vladimir Poutine",
@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.linking import Link, fold, linker
+from agents.ner.linking import Link, fold, linker
 from schemas.records import Entity, EntityType, Mention
 
 _CURLY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from agents.errors import StageError
+from agents.failures.errors import StageError
 from schemas.records import DeadLetter, ErrorInfo, Source, Stage
 
 _MAX_MESSAGE_CHARS = 500

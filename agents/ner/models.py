@@ -33,12 +33,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.heap import collect_frozen
+from agents.ner.heap import collect_frozen
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 #: Languages the multilingual model was not trained on but which share a script with its training
 #: data; it is applied to them as a weaker fallback (no test set here, so unmeasured).

@@ -1,0 +1,1 @@
+"""Near-duplicate detection for dedup: fingerprints, MinHash signatures and the LSH index."""
