@@ -18,8 +18,8 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -35,35 +35,44 @@ Story = Callable[[int], bytes]
 SEND_TIMEOUT_SECONDS = 15.0
 
 
-class SteadyFlow:
-    """Publishes ``story(0)``, ``story(1)``, ... at ``rate`` a second on a thread of its own until
-    stopped; a story whose send fails is sent again until the broker acknowledges it (acks=all)."""
+class _Background:
+    """Runs ``_main`` (by default the coroutine ``_run``) on a thread of its own, from entering a
+    ``with`` block until leaving it; it must return once ``_stop`` is set."""
 
-    def __init__(self, bootstrap: str, topic: str, story: Story, rate: float) -> None:
-        self.bootstrap, self.topic, self.story, self.rate = bootstrap, topic, story, rate
-        self.sent = 0
-        self.resends = 0
-        self.started = time.monotonic()
+    def __init__(self, name: str) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="steady-flow", daemon=True)
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
-    def __enter__(self) -> SteadyFlow:
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._stop.set()
+        self._thread.join()
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class SteadyFlow(_Background):
+    """Publishes ``story(0)``, ``story(1)``, ... at ``rate`` a second on a thread of its own until
+    stopped; a story whose send fails is sent again until the broker acknowledges it (acks=all)."""
+
+    def __init__(self, bootstrap: str, topic: str, story: Story, rate: float) -> None:
+        super().__init__("steady-flow")
+        self.bootstrap, self.topic, self.story, self.rate = bootstrap, topic, story, rate
+        self.sent = 0
+        self.resends = 0
+        self.started = time.monotonic()
 
     def caught_up(self) -> bool:
         """True once the stories held back while the brokers were away are published (the flow is
         back on its schedule, within a second)."""
         return self.sent + self.rate >= (time.monotonic() - self.started) * self.rate
-
-    def stop(self) -> int:
-        """Stop publishing; returns the number of stories the broker acknowledged."""
-        self._stop.set()
-        self._thread.join()
-        return self.sent
 
     async def _run(self) -> None:
         producer = await self._producer()
@@ -113,23 +122,14 @@ def _uri(topic: str, settings: Settings, record: dict[str, Any]) -> str | None:
     return key.decode() if key else None
 
 
-class OutputWatcher:
+class OutputWatcher(_Background):
     """Reads the output topics from the beginning on a thread while the run goes on, noting when
     each story's first output arrived."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__("output-watcher")
         self.settings = settings
         self.first_seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="output-watcher", daemon=True)
-
-    def __enter__(self) -> OutputWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
     async def _run(self) -> None:
         s = self.settings
@@ -187,29 +187,20 @@ async def group_lag(settings: Settings) -> int:
     finally:
         await consumer.stop()
         await admin.close()
-    return sum(max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items())
+    # A partition the group never committed reads offset -1: nothing of it is done.
+    done = {tp: max(0, meta.offset) for tp, meta in committed.items()}
+    return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
 
 
-@dataclass
-class ReadinessWatcher:
+class ReadinessWatcher(_Background):
     """Polls a worker's ``/readyz`` twice a second on a thread, keeping ``(monotonic time, status)``."""
 
-    url: str
-    samples: list[tuple[float, int]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    def __init__(self, url: str) -> None:
+        super().__init__("readiness-watcher")
+        self.url = url
+        self.samples: list[tuple[float, int]] = []
 
-    def __enter__(self) -> ReadinessWatcher:
-        self._thread = threading.Thread(target=self._run, name="readiness-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _run(self) -> None:
+    def _main(self) -> None:
         while not self._stop.is_set():
             try:
                 with urllib.request.urlopen(self.url, timeout=2) as response:

@@ -3,7 +3,9 @@ doubles nothing; a crash loop loses nothing and every decision is the uninterrup
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,11 @@ from agents.clean import prepare
 from agents.dedup import NearDedup, deduplicate
 from bench.worker_faults import Outcome, make_corpus, run_scenario, table
 from schemas.records import DeadLetter, DuplicateNotice, KafkaSource
+from streams.client import produce
 from streams.kafka_local import LocalKafka
+from streams.settings import Settings
+from streams.topics import ensure_topics
+from tests.integration.faults import group_lag
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +65,20 @@ def test_the_expected_decisions_are_those_of_the_offline_pipeline() -> None:
         made.append(outcome.kind if isinstance(outcome, DuplicateNotice) else outcome.dedup.status)
     assert made == corpus.expected
     assert {"new", "update", "exact"} <= set(made)
+
+
+def test_group_lag_counts_only_what_the_group_has_not_committed(settings: Settings) -> None:
+    """The settled check of the fault runs: a partition the group never committed owes its records
+    (Kafka reports its offset as -1), not one more, so a finished run reads 0."""
+    asyncio.run(ensure_topics(settings))
+    assert _lag(settings) == 0
+    asyncio.run(produce(settings.bootstrap_servers, settings.topic_raw, [b'{"uri": "urn:test:lag"}']))
+    assert _lag(settings) == 1
+
+
+def _lag(settings: Settings) -> int:
+    """``group_lag`` once the group coordinator answers (-1 until then: a fresh broker takes a moment)."""
+    deadline = time.monotonic() + 60
+    while (lag := asyncio.run(group_lag(settings))) == -1 and time.monotonic() < deadline:
+        time.sleep(1)
+    return lag
