@@ -21,11 +21,9 @@ integration tests' (``tests/integration/faults.py``); the short forms run in ``t
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table  # noqa: E402
 from streams.kafka_local import LocalKafka, LocalKafkaCluster  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 from tests.integration.conftest import WorkerProcess  # noqa: E402
@@ -51,6 +50,7 @@ from tests.integration.faults import (  # noqa: E402
 from tests.integration.test_lifecycle import story  # noqa: E402
 
 FAULTS = ("none", "rolling", "leader", "cluster", "single")
+COLUMNS = "fault | runs | stories | lost | doubled | recovery time | /readyz during | worker log during (bytes, max)"
 
 
 def _worker(bootstrap: str, log: Path, source: Path) -> WorkerProcess:
@@ -59,7 +59,7 @@ def _worker(bootstrap: str, log: Path, source: Path) -> WorkerProcess:
     return WorkerProcess(settings, log, cwd=source).start(ready_timeout=300)
 
 
-def _row(fault: str, runs: list[FaultRun]) -> str:
+def _row(fault: str, runs: list[FaultRun]) -> tuple[object, ...]:
     stories = sum(r.accounting.stories for r in runs)
     lost = sum(len(r.accounting.lost) for r in runs)
     doubled = sum(r.accounting.doubled for r in runs)
@@ -71,17 +71,16 @@ def _row(fault: str, runs: list[FaultRun]) -> str:
         recovery = f"{statistics.median(values):.1f} s" + (f" (max {max(values):.1f})" if len(values) > 1 else "")
     ready = ",".join(str(s) for s in sorted(set().union(*(r.readiness_during for r in runs))))
     log_bytes = max(r.log_bytes_during for r in runs)
-    return f"| {fault} | {len(runs)} | {stories} | {lost} | {doubled} | {recovery} | {ready} | {log_bytes:,} |"
+    return (fault, len(runs), stories, lost, doubled, recovery, ready, f"{log_bytes:,}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = fault_parser(
+        __doc__, FAULTS, rate=10.0, port=19420, port_help="base port of the three-node cluster (12 ports)"
+    )
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--faults", default=",".join(FAULTS))
-    parser.add_argument("--rate", type=float, default=10.0, help="stories a second")
     parser.add_argument("--killed", type=float, default=60.0, help="seconds the killed leader stays down")
     parser.add_argument("--outage", type=float, default=30.0, help="seconds the whole cluster / the broker is down")
-    parser.add_argument("--port", type=int, default=19420, help="base port of the three-node cluster (12 ports)")
     parser.add_argument("--single-port", type=int, default=19440, help="port of the single broker (and +1)")
     parser.add_argument(
         "--worker-source",
@@ -90,10 +89,7 @@ def main() -> int:
         help="run the worker from this checkout (e.g. `git worktree add /tmp/base <commit>`) for a before/after",
     )
     args = parser.parse_args()
-    faults = [f for f in args.faults.split(",") if f]
-    unknown = set(faults) - set(FAULTS)
-    if unknown:
-        parser.error(f"unknown faults {sorted(unknown)}; choose from {', '.join(FAULTS)}")
+    faults = chosen_faults(parser, args.faults, FAULTS)
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the publisher's retries are the point here
     logs = Path(tempfile.mkdtemp(prefix="wirestream-faults-"))
@@ -101,7 +97,7 @@ def main() -> int:
     single = LocalKafka(port=args.single_port, heap="384m")
     results: dict[str, list[FaultRun]] = {fault: [] for fault in faults}
     started = time.monotonic()
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; logs in {logs}", flush=True)
+    print(f"{load()} before; logs in {logs}", flush=True)
     try:
         for run in range(args.runs):
             cluster_faults: dict[str, Callable[[WorkerProcess], object]] = {
@@ -145,15 +141,10 @@ def main() -> int:
 
     print(
         f"\n{args.rate:g} stories/s; leader down {args.killed:g} s, cluster/broker down {args.outage:g} s; "
-        f"{time.monotonic() - started:.0f} s in all; load average after: {os.getloadavg()[0]:.1f}\n"
+        f"{time.monotonic() - started:.0f} s in all; {load()} after\n"
     )
     print(f"worker code: {args.worker_source}")
-    print(
-        "| fault | runs | stories | lost | doubled | recovery time | /readyz during | worker log during (bytes, max) |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
-    for fault in faults:
-        print(_row(fault, results[fault]))
+    print(*markdown_table(COLUMNS, (_row(fault, results[fault]) for fault in faults)), sep="\n")
     return 1 if any(r.accounting.lost for runs in results.values() for r in runs) else 0
 
 

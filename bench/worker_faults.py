@@ -31,7 +31,6 @@ The integration tests ``tests/integration/test_faults.py`` run short forms of th
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import itertools
@@ -39,7 +38,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -57,12 +55,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka import AIOKafkaProducer  # noqa: E402
 
-from streams.client import read_messages, story_key, topic_partitions  # noqa: E402
+from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table  # noqa: E402
+from streams.client import read_messages, story_key  # noqa: E402
 from streams.kafka_local import LocalKafka  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
+from tests.integration.conftest import free_port  # noqa: E402
+from tests.integration.faults import group_lag  # noqa: E402
 
 FAULTS = ("none", "crash-loop", "storm")
 
@@ -208,13 +209,6 @@ def make_corpus(n: int, run: str) -> Corpus:
 
 
 # --------------------------------------------------------------------------- the workers
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -494,29 +488,11 @@ def run_scenario(
     return Outcome(fault, result, fleet.kills, fleet.joins, fleet.leaves, exit_codes, time.monotonic() - began)
 
 
-async def uncommitted(settings: Settings) -> int:
-    """Messages of the pipeline's input topics past the group's committed offsets: work not yet done
-    (or done and not committed, which will be done again)."""
-    partitions = await topic_partitions(
-        settings.bootstrap_servers, [settings.topic_raw, settings.topic_clean, settings.topic_unique]
-    )
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        total = 0
-        for tp in partitions:
-            total += ends[tp] - (await consumer.committed(tp) or 0)
-        return total
-    finally:
-        await consumer.stop()
-
-
 async def wait_settled(settings: Settings, timeout: float) -> bool:
     """Wait until the group has committed every input message: no more output can come."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if await uncommitted(settings) == 0:
+        if await group_lag(settings) == 0:
             return True
         await asyncio.sleep(1.0)
     return False
@@ -533,33 +509,37 @@ def wait_ready(fleet: Fleet, timeout: float = 300.0) -> None:
         time.sleep(0.5)
 
 
+COLUMNS = (
+    "fault | guarantee | raw messages | lost | doubled | most copies | decisions equal"
+    " | kills / joins / leaves | longest stall (s)"
+)
+
+
 def table(outcomes: list[Outcome], guarantee: str) -> Iterator[str]:
     """The result table in Markdown."""
-    columns = ("fault", "guarantee", "raw messages", "lost", "doubled", "most copies", "decisions equal")
-    yield "| " + " | ".join((*columns, "kills / joins / leaves", "longest stall (s)")) + " |"
-    yield "|---" * (len(columns) + 2) + "|"
-    for o in outcomes:
-        t = o.tally
-        yield (
-            f"| {o.fault} | {guarantee} | {t.raw} | {t.lost} | {t.doubled} | {t.most_copies} | "
-            f"{'yes' if t.decisions_equal else f'no ({t.wrong_decisions})'} | {o.kills} / {o.joins} / {o.leaves} | "
-            f"{t.stall_seconds:.1f} |"
-        )
+    return markdown_table(COLUMNS, (_row(outcome, guarantee) for outcome in outcomes))
+
+
+def _row(outcome: Outcome, guarantee: str) -> tuple[object, ...]:
+    t = outcome.tally
+    decisions = "yes" if t.decisions_equal else f"no ({t.wrong_decisions})"
+    faults = f"{outcome.kills} / {outcome.joins} / {outcome.leaves}"
+    stall = f"{t.stall_seconds:.1f}"
+    return (outcome.fault, guarantee, t.raw, t.lost, t.doubled, t.most_copies, decisions, faults, stall)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--faults", default=",".join(FAULTS))
+    port = int(os.environ.get("WIRESTREAM_FAULTS_KAFKA_PORT", "19150"))
+    parser = fault_parser(__doc__.split("\n\n")[0], FAULTS, rate=40.0, port=port, port_help="port of its broker")
     parser.add_argument("--seconds", type=float, default=60.0, help="least time under the fault")
     parser.add_argument("--faults-min", type=int, default=10, help="least kills, joins or leaves per scenario")
     parser.add_argument("--limit", type=float, default=900.0, help="most time under the fault")
     parser.add_argument("--interval", type=float, default=4.0, help="seconds between two faults")
-    parser.add_argument("--rate", type=float, default=40.0, help="stories published a second")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--faust-exactly-once", action="store_true", help="Faust's own exactly-once mode")
     parser.add_argument("--session-timeout", type=float, default=Settings().session_timeout_seconds)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WIRESTREAM_FAULTS_KAFKA_PORT", "19150")))
     args = parser.parse_args()
+    faults = chosen_faults(parser, args.faults, FAULTS)
     base = Settings().with_overrides(session_timeout_seconds=args.session_timeout)
     guarantee, command = "at-least-once", None
     if args.faust_exactly_once:
@@ -570,7 +550,7 @@ def main() -> None:
     broker.start()
     outcomes = []
     try:
-        for fault in args.faults.split(","):
+        for fault in faults:
             outcome = run_scenario(
                 broker,
                 fault,
@@ -588,7 +568,7 @@ def main() -> None:
     finally:
         broker.stop()
         broker.reset()
-    print(f"load: {os.getloadavg()[0]:.1f} (1-min average at the end), {os.cpu_count()} cores")
+    print(f"{load()} at the end")
     print(*table(outcomes, guarantee), sep="\n")
 
 
