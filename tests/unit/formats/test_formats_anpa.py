@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats.anpa import paragraphs
 from schemas.records import AgencyTag
-
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
+from tests.unit.formats.parsing import golden
 
 
 def test_anpa_story() -> None:
-    (story,) = parse_payload((GOLDEN / "anpa_story.tst").read_bytes())
+    (story,) = parse_payload(golden("anpa_story.tst"))
     assert story.uri == "urn:wirestream:anpa-1312:EXP:2024-03-08:BC-Harbour-Fire"
     assert story.format == "anpa-1312"
     assert story.version == "2"  # 2ndLd-Writethru
@@ -32,14 +29,14 @@ def test_anpa_story() -> None:
 
 
 def test_anpa_first_take_and_content_type_with_charset() -> None:
-    payload = (GOLDEN / "anpa_story.tst").read_bytes().replace(b"2ndLd-Writethru", b"")
+    payload = golden("anpa_story.tst").replace(b"2ndLd-Writethru", b"")
     (story,) = parse_payload(payload, "text/vnd.iptc.anpa; charset=windows-1252")
     assert story.version == "0"
     assert story.uri.endswith(":BC-Harbour-Fire")  # same story across write-throughs
 
 
 def test_iptc7901_story() -> None:
-    (story,) = parse_payload((GOLDEN / "iptc7901_latin1.txt").read_bytes(), "text/vnd.iptc.7901; charset=iso-8859-1")
+    (story,) = parse_payload(golden("iptc7901_latin1.txt"), "text/vnd.iptc.7901; charset=iso-8859-1")
     assert story.uri == "urn:wirestream:iptc-7901:exw:2024-03-08:eca042"
     assert story.format == "iptc-7901"
     assert story.headline == "Fire at Hamburg harbour under control"
@@ -55,8 +52,8 @@ def test_iptc7901_story() -> None:
 
 
 def test_sniffed_variants() -> None:
-    assert parse_payload((GOLDEN / "iptc7901_latin1.txt").read_bytes())[0].format == "iptc-7901"
-    assert parse_payload((GOLDEN / "anpa_story.tst").read_bytes())[0].format == "anpa-1312"
+    assert parse_payload(golden("iptc7901_latin1.txt"))[0].format == "iptc-7901"
+    assert parse_payload(golden("anpa_story.tst"))[0].format == "anpa-1312"
 
 
 @pytest.mark.parametrize(

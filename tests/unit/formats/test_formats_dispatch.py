@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from agents.failures.errors import StageError
 from agents.formats import CONTENT_TYPES, FORMAT_LABELS, format_label, parse_payload, sniff
+from tests.unit.formats.parsing import GOLDEN, golden
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
 SAMPLES = sorted(p for p in GOLDEN.iterdir() if p.is_file())
 
 
@@ -95,7 +95,7 @@ def test_damaged_samples_never_crash(sample: Path, cut: int, flips: list[tuple[i
     ],
 )
 def test_format_label(name: str, content_type: str | None, label: str) -> None:
-    payload = (GOLDEN / name).read_bytes()
+    payload = golden(name)
     assert format_label(payload, content_type) == label
     assert label in FORMAT_LABELS
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,32 +13,18 @@ from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats.ninjs import parse_ninjs
 from schemas.records import AgencyTag, RawStory
-
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
-
-
-def one(payload: bytes, content_type: str | None = None) -> RawStory:
-    stories = parse_payload(payload, content_type)
-    assert len(stories) == 1
-    return stories[0]
+from tests.unit.formats.parsing import error, golden, one
 
 
 def js(obj: Any) -> bytes:
     return json.dumps(obj).encode()  # stdlib: also writes integers beyond 64 bits
 
 
-def error(payload: bytes, content_type: str | None = None) -> StageError:
-    with pytest.raises(StageError) as info:
-        parse_payload(payload, content_type)
-    assert info.value.stage == "validate"
-    return info.value
-
-
 # --------------------------------------------------------------------------- golden samples
 
 
 def test_ninjs1_golden() -> None:
-    story = one((GOLDEN / "ninjs1_text.json").read_bytes())
+    story = one(golden("ninjs1_text.json"))
     assert story.uri == "urn:wirestream:test:ninjs1:0001"
     assert story.format == "ninjs"
     assert story.version == "3"  # integer accepted, stored as a string
@@ -62,7 +47,7 @@ def test_ninjs1_golden() -> None:
 
 
 def test_ninjs2_golden() -> None:
-    story = one((GOLDEN / "ninjs2_text.json").read_bytes(), "application/ninjs+json")
+    story = one(golden("ninjs2_text.json"), "application/ninjs+json")
     assert story.headline == "Neue Brücke über die Elbe eröffnet"  # role main, not the first
     assert story.body == "<p>Die neue Brücke ist offen.</p>"
     assert story.body_type == "text/html"
@@ -77,7 +62,7 @@ def test_ninjs2_golden() -> None:
 
 
 def test_ninjs3_golden() -> None:
-    story = one((GOLDEN / "ninjs3_text.json").read_bytes(), "application/json; charset=utf-8")
+    story = one(golden("ninjs3_text.json"), "application/json; charset=utf-8")
     assert story.versioncreated == "2024-03-03T12:00:00Z"
     assert story.firstcreated == "2024-03-03T11:00:00Z"
     assert story.headline == "Le pont rouvre"

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats._common import iso_datetime
 from agents.formats._xml import MAX_DEPTH, decode_xml
 from schemas.records import AgencyTag
-
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "formats"
-
-
-def golden(name: str) -> bytes:
-    return (GOLDEN / name).read_bytes()
-
-
-def error(payload: bytes, content_type: str | None = None) -> StageError:
-    with pytest.raises(StageError) as info:
-        parse_payload(payload, content_type)
-    assert info.value.stage == "validate"
-    return info.value
-
+from tests.unit.formats.parsing import error, golden
 
 # --------------------------------------------------------------------------- NewsML-G2
 
