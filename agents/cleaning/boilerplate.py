@@ -250,13 +250,7 @@ def _cut_pipe_captions(paragraph: str, rules: _Rules, audit: _Audit) -> str:
         floor = end
     if not cuts:
         return paragraph
-    pieces: list[str] = []
-    last = 0
-    for start, end in cuts:
-        pieces.append(paragraph[last:start])
-        last = end
-    pieces.append(paragraph[last:])
-    return " ".join(" ".join(pieces).split())
+    return " ".join(" ".join(_outside(paragraph, cuts)).split())
 
 
 def _cut_bracketed_credits(paragraph: str, rules: _Rules, audit: _Audit) -> str:
@@ -336,15 +330,19 @@ def _without(paragraph: str, cuts: list[tuple[int, int]]) -> str:
     """``paragraph`` without the sentence spans ``cuts`` (in order), spaces closed up."""
     if not cuts:
         return paragraph
+    first, *rest = _outside(paragraph, cuts)
+    return (first + "".join(piece.lstrip(" ") for piece in rest)).strip(" ")
+
+
+def _outside(paragraph: str, cuts: list[tuple[int, int]]) -> list[str]:
+    """The pieces of ``paragraph`` before, between and after the spans ``cuts`` (in order)."""
     pieces: list[str] = []
     pos = 0
     for start, end in cuts:
         pieces.append(paragraph[pos:start])
         pos = end
-        while pos < len(paragraph) and paragraph[pos] == " ":
-            pos += 1
     pieces.append(paragraph[pos:])
-    return "".join(pieces).strip(" ")
+    return pieces
 
 
 def _key(text: str) -> str:

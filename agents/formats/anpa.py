@@ -127,6 +127,14 @@ def paragraphs(lines: list[str]) -> str:
     return "\n\n".join(" ".join(" ".join(p).split()) for p in out)
 
 
+def _story_uri(fmt: str, source: str, day: str | None, key: str | None, headline: str | None, body: str) -> str:
+    """``urn:wirestream:<format>:<source>:<day>:<key>`` when the frame names its day and key, else a uri
+    from the content; raises ``EmptyBody`` when ``body`` has no text."""
+    uri = f"urn:wirestream:{fmt}:{source}:{day}:{key}" if key and day else content_uri(fmt, headline, body)
+    require_body(body, fmt, uri)
+    return uri
+
+
 # --------------------------------------------------------------------------- ANPA-1312
 
 
@@ -201,11 +209,7 @@ def _anpa(frame: _Frame) -> RawStory:
         y, mo, d = trailer.group("y"), trailer.group("m"), trailer.group("d")
         versioncreated = f"20{y}-{mo}-{d}T{trailer.group('hh')}:{trailer.group('mi')}:00Z"
         day = f"20{y}-{mo}-{d}"
-    if keyword and day:
-        uri = f"urn:wirestream:{ANPA}:{source or 'anpa'}:{day}:{keyword}"
-    else:
-        uri = content_uri(ANPA, head.headline, body)
-    require_body(body, ANPA, uri)
+    uri = _story_uri(ANPA, source or "anpa", day, keyword, head.headline, body)
     tags: list[AgencyTag] = []
     add_tag(tags, AgencyTag("subject", literal=f"anpa-category:{match.group('cat').lower()}"))
     return RawStory(
@@ -269,11 +273,7 @@ def _7901(frame: _Frame) -> RawStory:
         month = _MONTHS[trailer.group("mon").lower()]
         day = f"20{trailer.group('y')}-{month:02d}-{trailer.group('d')}"
         versioncreated = f"{day}T{trailer.group('hh')}:{trailer.group('mi')}:00Z"
-    if msg_id and day:
-        uri = f"urn:wirestream:{IPTC7901}:{source or 'wire'}:{day}:{msg_id}"
-    else:
-        uri = content_uri(IPTC7901, head.headline, body)
-    require_body(body, IPTC7901, uri)
+    uri = _story_uri(IPTC7901, source or "wire", day, msg_id, head.headline, body)
     tags: list[AgencyTag] = []
     if category:
         add_tag(tags, AgencyTag("subject", literal=f"iptc7901-category:{category.lower()}"))
