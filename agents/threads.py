@@ -13,10 +13,11 @@ language:
 
 Two stories are compared by the cosine of their keys weighted by rarity in the window (idf from
 the index itself); across languages only the ``E``, ``N`` and ``P`` keys count. A story joins the
-thread of its best match when the similarity reaches the threshold of its kind (same language or
-across languages); it is a **translation** of a story of another language when the cross-language
-similarity and the structure the two texts share agree (:func:`translation_evidence`): the same
-numbers, or the same count of sentences, which a machine translation keeps.
+thread of its best match when the similarity reaches the threshold of its kind (same language, or
+across languages with at least two keys shared); it is a **translation** of a story of another
+language when the cross-language similarity and the structure the two texts share agree
+(:func:`translation_evidence`): the same numbers, or the same count of sentences, which a machine
+translation keeps.
 Versions of a uri stay in its thread. The thresholds were chosen on ``bench/eval_threads.py``
 (docs/threads.md); the window is 72 hours (the eval set has no times to choose it from).
 
@@ -52,6 +53,9 @@ State = MutableMapping[str, Any]
 WINDOW_SECONDS = 72 * 3600.0
 SAME_LANGUAGE_THRESHOLD = 0.20
 CROSS_LANGUAGE_THRESHOLD = 0.15
+#: Language-independent keys that a story of another language must share (among those looked up)
+#: to join its thread: one (a country's name, a year) is chance, not one event.
+CROSS_LANGUAGE_KEYS = 2
 TRANSLATION_THRESHOLD = 0.35
 WORD_SAMPLE = 64
 #: Keys found in more than this share of the window's stories (at least ``MIN_LOOKED_UP`` and at
@@ -68,6 +72,8 @@ SENTENCE_AGREEMENT = 0.15
 STRUCTURED_TRANSLATION_THRESHOLD = 0.20
 UNNUMBERED_TRANSLATION_THRESHOLD = 0.55
 TRANSLATION_CANDIDATES = 4
+#: Language-independent keys (looked up) a translation's original must share with it.
+TRANSLATION_KEYS = 2
 #: Journal entries expired per call (more than one story's worth, so a backlog drains).
 EXPIRE_PER_CALL = 16
 #: Members a thread summary lists (the newest); ``size`` counts them all.
@@ -98,6 +104,7 @@ class ThreadSettings:
     window_seconds: float = WINDOW_SECONDS
     same_language: float = SAME_LANGUAGE_THRESHOLD
     cross_language: float = CROSS_LANGUAGE_THRESHOLD
+    cross_language_keys: int = CROSS_LANGUAGE_KEYS
     translation: float = TRANSLATION_THRESHOLD
     structured_translation: float = STRUCTURED_TRANSLATION_THRESHOLD
     unnumbered_translation: float = UNNUMBERED_TRANSLATION_THRESHOLD
@@ -214,10 +221,11 @@ class Candidates:
     same: npt.NDArray[np.float64]  # cosine over every key (meaningful within one language)
     cross: npt.NDArray[np.float64]  # cosine over the language-independent keys
     languages: npt.NDArray[np.uint16]
+    shared: npt.NDArray[np.float64]  # how many language-independent keys each shares with the query
 
     @classmethod
     def none(cls) -> Candidates:
-        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.uint16))
+        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0, np.uint16), np.zeros(0))
 
 
 @dataclass
@@ -309,6 +317,7 @@ class ThreadIndex:
         lengths: list[int] = []
         squared: list[float] = []
         cross_squared: list[float] = []
+        independent: list[float] = []
         for key, weight in zip(keys, weights, strict=True):
             live = self._live_postings(key) if 0 < self.document_frequency(key) <= limit else ()
             if not live:
@@ -317,11 +326,13 @@ class ThreadIndex:
             lengths.append(len(live))
             squared.append(weight * weight)
             cross_squared.append(0.0 if kind_of(key) == KIND_WORD else weight * weight)
+            independent.append(0.0 if kind_of(key) == KIND_WORD else 1.0)
         if not lengths:
             return Candidates.none()
         unique, inverse = np.unique(np.frombuffer(seqs, dtype=np.uint32), return_inverse=True)
         same_dot = np.bincount(inverse, weights=np.repeat(squared, lengths))
         cross_dot = np.bincount(inverse, weights=np.repeat(cross_squared, lengths))
+        shared = np.bincount(inverse, weights=np.repeat(independent, lengths))
         positions = unique.astype(np.int64) - self.first + self._head
         norms = np.frombuffer(self.norms, dtype=np.float32).reshape(-1, 2)[positions]
         same_norm = math.sqrt(sum(w * w for w in weights))
@@ -332,6 +343,7 @@ class ThreadIndex:
             (same_dot / np.maximum(norms[:, 0] * same_norm, 1e-9))[keep],
             (cross_dot / np.maximum(norms[:, 1] * cross_norm, 1e-9))[keep],
             np.frombuffer(self.languages, dtype=np.uint16)[positions][keep],
+            shared[keep].astype(np.float64),
         )
 
     def language_number(self, code: str) -> int | None:
@@ -492,7 +504,8 @@ def _decide(
         found = index.candidates(keys, weights, now - settings.window_seconds)
         number = index.language_number(language)
         same_language = found.languages == (-1 if number is None else number)
-        scores = np.where(same_language, found.same, found.cross)
+        across = np.where(found.shared >= settings.cross_language_keys, found.cross, 0.0)
+        scores = np.where(same_language, found.same, across)
         margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
         if not len(margins) or margins.max() < 0:
             thread, similarity = thread_id(uri, version), 0.0
@@ -539,7 +552,7 @@ def _translation(
 ) -> tuple[TranslationRef | None, str]:
     """The story of another language that ``keys`` translate, and its thread: the most similar
     one, among the best few, that :func:`translation_evidence` accepts."""
-    similarity = np.where(same_language, -1.0, found.cross)
+    similarity = np.where(same_language | (found.shared < TRANSLATION_KEYS), -1.0, found.cross)
     ranked = np.argsort(-similarity, kind="stable")[:TRANSLATION_CANDIDATES]
     lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
     for position in ranked.tolist():

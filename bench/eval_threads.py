@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -268,70 +269,64 @@ def sweep(
 ) -> ThreadSettings:
     """Thresholds chosen on the tuning half: the thread thresholds with the best summed F1 of the two
     kinds of pairs (a precision floor of 0.80 is met only at recalls of about 0.3 and 0.1, which
-    would leave most coverage unthreaded: docs/threads.md); the lowest translation threshold with
-    false flags on ≤ 1 % of different-story pairs and on ≤ 1 % of the articles that are not machine
-    translations; then the thresholds for texts whose structure agrees (two numbers shared; no
-    numbers) that find the most translations within the same bounds, the fewest flags among equals,
-    the higher thresholds among those."""
+    would leave most coverage unthreaded: docs/threads.md); then the translation thresholds
+    (:func:`sweep_translations`)."""
     grid = [round(0.10 + 0.05 * step, 2) for step in range(8)]
     print("\nsweep (tuning half): same-language × cross-language threshold → P/R same-language, P/R cross-language")
     scored = []
     for same, cross in itertools.product(grid, grid):
-        settings = ThreadSettings(
-            same_language=same,
-            cross_language=cross,
-            translation=2.0,
-            structured_translation=2.0,
-            unnumbered_translation=2.0,
-        )
+        settings = ThreadSettings(same_language=same, cross_language=cross, **NO_TRANSLATIONS)
         outcome = thread_run(records, settings, keys)
         p_same, r_same, f_same, _, _ = thread_scores(outcome, pairs, "tuning", False)
         p_cross, r_cross, f_cross, _, _ = thread_scores(outcome, pairs, "tuning", True)
         print(f"  {same:.2f} × {cross:.2f}: {p_same:.3f}/{r_same:.3f}  {p_cross:.3f}/{r_cross:.3f}")
         scored.append((f_same + f_cross, -same, -cross))
     _, same, cross = max(scored)
-    translation = 2.0
-    print("\nsweep (tuning half): translation threshold → found / false flags / flags on non-translations")
-    for step in range(12):
-        threshold = round(0.15 + 0.05 * step, 2)
-        settings = ThreadSettings(
-            same_language=2.0,
-            cross_language=2.0,
-            translation=threshold,
-            structured_translation=2.0,
-            unnumbered_translation=2.0,
-        )
-        share, _, _, false_flags, different, plain_flags, plain = translation_scores(
-            thread_run(records, settings, keys), pairs, originals, "tuning"
-        )
-        print(f"  {threshold:.2f}: {share:.3f} / {false_flags}/{different} / {plain_flags}/{plain}")
-        if false_flags <= 0.01 * different and plain_flags <= 0.01 * plain and translation == 2.0:
-            translation = threshold
+    return sweep_translations(
+        records, keys, pairs, originals, ThreadSettings(same_language=-same, cross_language=-cross)
+    )
+
+
+NO_TRANSLATIONS = {"translation": 2.0, "structured_translation": 2.0, "unnumbered_translation": 2.0}
+
+
+def sweep_translations(
+    records: list[dict[str, Any]],
+    keys: dict[str, list[int]],
+    pairs: list[Pair],
+    originals: list[tuple[str, str]],
+    threads: ThreadSettings,
+) -> ThreadSettings:
+    """``threads`` with the translation thresholds (with numbers; two numbers shared and the
+    sentences; no numbers and the sentences) that find the most translations of the tuning half
+    with false flags on ≤ 1 % of its different-story pairs and on ≤ 1 % of its articles that are
+    not machine translations; the fewest flags among equals, the higher thresholds among those."""
     print(
-        "\nsweep (tuning half): with structure, threshold with two numbers shared × without numbers"
+        "\nsweep (tuning half): translation thresholds with numbers × two numbers and the sentences × no numbers"
         " → found / false flags / flags on non-translations"
     )
-    best: tuple[int, int, float, float] = (-1, 0, 0.0, 0.0)
-    for structured, unnumbered in itertools.product((0.15, 0.20, 0.25, 0.30), (0.35, 0.45, 0.55, 2.0)):
+    best: tuple[int, int, float, float, float] = (-1, 0, 2.0, 2.0, 2.0)
+    no_threads = {"same_language": 2.0, "cross_language": 2.0}
+    grid = itertools.product((0.25, 0.30, 0.35, 0.40, 0.45, 0.50), (0.15, 0.20, 0.25, 0.30), (0.45, 0.55, 2.0))
+    for numbered, structured, unnumbered in grid:
         settings = ThreadSettings(
-            same_language=2.0,
-            cross_language=2.0,
-            translation=translation,
+            **no_threads,
+            translation=numbered,
             structured_translation=structured,
             unnumbered_translation=unnumbered,
         )
         share, found, _, false_flags, different, plain_flags, plain = translation_scores(
             thread_run(records, settings, keys), pairs, originals, "tuning"
         )
-        print(f"  {structured:.2f} × {unnumbered:.2f}: {share:.3f} / {false_flags}/{different} / {plain_flags}/{plain}")
+        print(
+            f"  {numbered:.2f} × {structured:.2f} × {unnumbered:.2f}: "
+            f"{share:.3f} / {false_flags}/{different} / {plain_flags}/{plain}"
+        )
         if false_flags <= 0.01 * different and plain_flags <= 0.01 * plain:
-            best = max(best, (found, -(false_flags + plain_flags), structured, unnumbered))
-    return ThreadSettings(
-        same_language=-same,
-        cross_language=-cross,
-        translation=translation,
-        structured_translation=best[2] if best[0] >= 0 else 2.0,
-        unnumbered_translation=best[3] if best[0] >= 0 else 2.0,
+            best = max(best, (found, -(false_flags + plain_flags), numbered, structured, unnumbered))
+    _, _, numbered, structured, unnumbered = best
+    return dataclasses.replace(
+        threads, translation=numbered, structured_translation=structured, unnumbered_translation=unnumbered
     )
 
 
@@ -340,6 +335,9 @@ def main() -> int:
     parser.add_argument("--pairs", type=Path, default=shared_dir() / "eval" / "semeval2022-task8" / "pairs.csv")
     parser.add_argument("--cache", type=Path, default=None, help="JSON Lines of the stages before threads")
     parser.add_argument("--no-sweep", action="store_true", help="only the shipped defaults")
+    parser.add_argument(
+        "--translations-only", action="store_true", help="sweep the translation thresholds only (threads at defaults)"
+    )
     parser.add_argument(
         "--half",
         choices=("tuning", "held-out", "both"),
@@ -364,7 +362,10 @@ def main() -> int:
     defaults = ThreadSettings()
     keys = {r["article"]: story_evidence(r["story"], defaults.words) for r in records if "story" in r}
 
-    if not args.no_sweep:
+    if args.translations_only:
+        chosen = sweep_translations(records, keys, pairs, originals, defaults)
+        report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals, halves)
+    elif not args.no_sweep:
         chosen = sweep(records, keys, pairs, originals)
         report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals, halves)
     outcome = thread_run(records, defaults, keys)

@@ -292,6 +292,26 @@ def test_a_translation_without_numbers_is_found_by_its_names_and_sentences() -> 
     assert report.thread.id == first.thread.id and report.translation_of is None
 
 
+def test_across_languages_one_shared_key_is_chance_two_make_a_thread() -> None:
+    english = story(
+        "urn:en:1", ("", "The storm hit Valparaiso and Quilpue with 182 millimetres of rain."), "en", 1.0, 1
+    )
+    one = story("urn:fr:1", ("", "la tempête a frappé Valparaiso."), "fr", 2.0, 2)
+    two = story("urn:fr:2", ("", "la tempête a frappé Valparaiso et Quilpue."), "fr", 2.0, 2)
+    first, unrelated = decided(english, one)
+    assert unrelated.thread.id != first.thread.id
+    first, joined = decided(english, two)
+    assert joined.thread.id == first.thread.id and joined.thread.similarity > ThreadSettings().cross_language
+
+
+def test_a_translation_shares_more_than_one_key_with_its_original() -> None:
+    # Without numbers, one sentence each and one name each: alike, but one shared key proves nothing.
+    english = story("urn:en:1", ("", "Rain fell on Valparaiso all day."), "en", 1.0, 1)
+    french = story("urn:fr:1", ("", "il a plu sur Valparaiso toute la journée."), "fr", 2.0, 2)
+    first, second = decided(english, french)
+    assert second.translation_of is None and second.thread.id != first.thread.id
+
+
 def test_expired_stories_leave_the_index_and_decisions_stay_right_after_compaction() -> None:
     settings = ThreadSettings(window_seconds=10.0)
     state: dict[str, Any] = {}
