@@ -97,6 +97,13 @@ def phrase_tokens(text: str, where: str) -> list[str]:
     return tokens
 
 
+def phrase_anchor(tokens: list[str]) -> tuple[str, bool]:
+    """The longest word of a phrase, which every match contains, and whether it is written in an
+    unspaced script (then it is looked up as a substring, else as a word of :func:`words`)."""
+    anchor = max((t for t in tokens if t != "*"), key=len)
+    return anchor, any(UNSPACED.match(c) for c in anchor)
+
+
 def phrase_pattern(tokens: list[str]) -> str:
     """The regular expression (source) that finds a phrase anywhere in normalised text."""
     return _compile(tokens, lead=False).pattern
@@ -124,8 +131,7 @@ def _parse(path: Path) -> list[Phrase]:
         if scope not in SCOPES:
             raise LexiconError(f"{where}: scope must be one of {SCOPES}, got {scope!r}")
         tokens = phrase_tokens(text, where)
-        anchor = max((t for t in tokens if t != "*"), key=len)
-        unspaced = any(UNSPACED.match(c) for c in anchor)
+        anchor, unspaced = phrase_anchor(tokens)
         pattern = _compile(tokens, scope == "lead")
         phrases.append(Phrase(reason, scope, text, pattern, anchor, unspaced, where))
     return phrases

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from agents.cleaning.lexicon import LexiconError, normalise, phrase_pattern, phrase_tokens, tsv_rows
+from agents.cleaning.lexicon import (
+    UNSPACED,
+    LexiconError,
+    normalise,
+    phrase_anchor,
+    phrase_pattern,
+    phrase_tokens,
+    tsv_rows,
+    words,
+)
 from agents.cleaning.segment import paragraphs, sentences, word_count
 from schemas.records import CleanText
 
@@ -39,30 +48,50 @@ class NotAnArticle:
     article_words: int
 
 
-def load(directory: Path = WALLS_DIR) -> dict[str, re.Pattern[str]]:
-    """One pattern per reason from every ``*.tsv`` of ``directory``; :class:`LexiconError`
-    names the file and line of a malformed entry."""
-    sources: dict[str, list[str]] = {reason: [] for reason in REASONS}
+@dataclass(frozen=True, slots=True)
+class WallPhrases:
+    """The wall phrases, each compiled on its own and filed under its anchor
+    (:func:`~agents.cleaning.lexicon.phrase_anchor`): a sentence is searched only with the few
+    phrases whose anchor it contains, not with all of them."""
+
+    by_word: dict[str, tuple[tuple[int, re.Pattern[str]], ...]]  # anchor → (index in REASONS, pattern)
+    unspaced: tuple[tuple[str, int, re.Pattern[str]], ...]  # (anchor, index in REASONS, pattern)
+
+    def reason(self, sentence: str) -> str | None:
+        """The first reason, in ``REASONS`` order, one of whose phrases ``sentence`` contains."""
+        norm = normalise(sentence)
+        found = [hit for word in words(norm).intersection(self.by_word) for hit in self.by_word[word]]
+        if self.unspaced and UNSPACED.search(norm):
+            found.extend((reason, pattern) for anchor, reason, pattern in self.unspaced if anchor in norm)
+        for reason, pattern in sorted(found, key=lambda hit: hit[0]):
+            if pattern.search(norm):
+                return REASONS[reason]
+        return None
+
+
+def load(directory: Path = WALLS_DIR) -> WallPhrases:
+    """The phrases of every ``*.tsv`` of ``directory``; :class:`LexiconError` names the file and
+    line of a malformed entry."""
+    by_word: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+    unspaced: list[tuple[str, int, re.Pattern[str]]] = []
     for path in sorted(directory.glob("*.tsv")):
         for where, (reason, text) in tsv_rows(path, ("REASON", "PHRASE")):
             if reason not in REASONS:
                 raise LexiconError(f"{where}: reason must be one of {REASONS}, got {reason!r}")
-            sources[reason].append(phrase_pattern(phrase_tokens(text, where)))
-    return {reason: re.compile("|".join(f"(?:{s})" for s in found)) for reason, found in sources.items() if found}
+            tokens = phrase_tokens(text, where)
+            anchor, in_unspaced_script = phrase_anchor(tokens)
+            hit = (REASONS.index(reason), re.compile(phrase_pattern(tokens)))
+            if in_unspaced_script:
+                unspaced.append((anchor, *hit))
+            else:
+                by_word.setdefault(anchor, []).append(hit)
+    return WallPhrases({anchor: tuple(hits) for anchor, hits in by_word.items()}, tuple(unspaced))
 
 
 @cache
-def walls() -> dict[str, re.Pattern[str]]:
+def walls() -> WallPhrases:
     """The packaged wall phrases, loaded once."""
     return load()
-
-
-def _wall_reason(sentence: str, patterns: dict[str, re.Pattern[str]]) -> str | None:
-    norm = normalise(sentence)
-    for reason, pattern in patterns.items():
-        if pattern.search(norm):
-            return reason
-    return None
 
 
 def not_an_article(clean: CleanText) -> NotAnArticle | None:
@@ -71,21 +100,21 @@ def not_an_article(clean: CleanText) -> NotAnArticle | None:
     for refused in clean.refused:
         if refused.reason not in _ARTICLE_TEXT:
             body = body.replace(refused.text, " ", 1)
-    patterns = walls()
+    phrases = walls()
     wall_chars: dict[str, int] = {}
     wall_text: list[str] = []
     article_words = 0
     for paragraph in paragraphs(body):
         for start, end in sentences(paragraph):
             sentence = paragraph[start:end]
-            reason = _wall_reason(sentence, patterns)
+            reason = phrases.reason(sentence)
             if reason is None:
                 article_words += word_count(sentence)
+                if article_words >= MIN_ARTICLE_WORDS:
+                    return None  # the rest of the text cannot make it less of an article
             else:
                 wall_chars[reason] = wall_chars.get(reason, 0) + len(sentence)
                 wall_text.append(sentence)
-    if article_words >= MIN_ARTICLE_WORDS:
-        return None
     if wall_chars:
         reason = max(wall_chars, key=lambda r: (wall_chars[r], -REASONS.index(r)))
         return NotAnArticle(reason, " ".join(wall_text)[:_MAX_QUOTE], article_words)

@@ -10,7 +10,7 @@ import pytest
 from agents.clean import prepare
 from agents.cleaning import clean_text
 from agents.cleaning.lexicon import LexiconError
-from agents.cleaning.walls import REASONS, WALLS_DIR, load, not_an_article
+from agents.cleaning.walls import REASONS, WALLS_DIR, load, not_an_article, walls
 from agents.failures.dead_letter import original_payload
 from schemas.records import DeadLetter, FileSource, StoryInFlight
 
@@ -71,6 +71,18 @@ def test_every_language_file_has_every_wall_reason_but_empty_shell() -> None:
     for path in WALLS_DIR.glob("*.tsv"):
         reasons = {line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line}
         assert set(REASONS) - {"empty_shell"} <= reasons, path.name
+
+
+def test_every_wall_phrase_is_found_inside_a_sentence() -> None:
+    # Phrases are looked up by their longest word (or, in Chinese and Japanese, a substring) before
+    # their pattern runs: each must still be found where it stands among other words.
+    phrases = walls()
+    for path in sorted(WALLS_DIR.glob("*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "\t" in line and not line.startswith("#"):
+                text = line.split("\t")[1]
+                sentence = f"Before it, «{text.replace('*', 'two words')}»; after it."
+                assert phrases.reason(sentence) is not None, f"{path.name}: {text}"
 
 
 @pytest.mark.parametrize(
