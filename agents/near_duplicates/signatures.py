@@ -26,6 +26,7 @@ import bisect
 import hashlib
 import math
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 
@@ -45,7 +46,9 @@ SEED = 1729
 
 FINGERPRINT_SCHEME = "blake2b128-nfkc-casefold-1"
 CHAR_SHINGLE_LANGUAGES = frozenset({"zh", "ja", "th", "km", "lo", "my"})
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+")
+# ASCII punctuation, symbols and controls to a space: ASCII text is split without a regex.
+_ASCII_NON_WORD = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
 
 Signature = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -61,7 +64,10 @@ SIGNATURE_VERSION = signature_scheme()
 
 
 def _words(text: str) -> list[str]:
-    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).split()
+    """The words of ``text`` after NFKC and case folding: its runs of letters and digits."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and folds its case as lower() does
+        return text.lower().translate(_ASCII_NON_WORD).split()
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def fingerprint(body: str) -> str | None:
@@ -101,19 +107,20 @@ def shingles(text: str, language: str, size: int = SHINGLE_SIZE) -> set[str]:
     """The shingle set of ``text``: word ``size``-grams, or character ``size``-grams (spaces and
     punctuation dropped) for zh, ja, th, km, lo, my. A text shorter than one shingle is one
     shingle; a text without words has none."""
-    return _shingles(_words(text), language, size)
+    return set(_shingles(_words(text), language, size))
 
 
-def _shingles(words: list[str], language: str, size: int) -> set[str]:
+def _shingles(words: list[str], language: str, size: int) -> list[str]:
+    """The shingles in text order, repeats included (MinHash does not see them: a minimum)."""
     size = max(1, size)
     if _base_language(language) in CHAR_SHINGLE_LANGUAGES:
         chars = "".join(words)
         if len(chars) <= size:
-            return {chars} if chars else set()
-        return {chars[i : i + size] for i in range(len(chars) - size + 1)}
+            return [chars] if chars else []
+        return [chars[i : i + size] for i in range(len(chars) - size + 1)]
     if len(words) <= size:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+        return [" ".join(words)] if words else []
+    return list(map(" ".join, zip(*(words[k:] for k in range(size)), strict=False)))  # the shortest ends it
 
 
 def signature(text: str, language: str, *, num_perm: int = NUM_PERM, shingle_size: int = SHINGLE_SIZE) -> list[int]:
@@ -128,14 +135,20 @@ def signature_of_words(
 ) -> list[int]:
     """:func:`signature` of text already normalised and split into words."""
     minhash = RMinHash(num_perm, SEED)
-    # R-MinHash is order-independent (a test checks it across hash seeds), so no sort is needed.
-    minhash.update(list(_shingles(words, language, shingle_size)))
-    return [int(value) for value in minhash.digest()]
+    # R-MinHash keeps a minimum per slot: order-independent (a test checks it across hash seeds) and
+    # blind to repeats, so the shingles go in as they come, neither sorted nor made a set.
+    minhash.update(_shingles(words, language, shingle_size))
+    values: list[int] = minhash.digest()
+    return values
 
 
 def encode_signature(values: Sequence[int] | Signature) -> str:
     """A signature as base64 of its little-endian 32-bit values (684 characters at 128 slots)."""
-    return base64.b64encode(np.asarray(values, dtype="<u4").tobytes()).decode("ascii")
+    if isinstance(values, np.ndarray):
+        data = values.astype("<u4").tobytes()
+    else:
+        data = struct.pack(f"<{len(values)}I", *values)
+    return base64.b64encode(data).decode("ascii")
 
 
 def decode_signature(text: str) -> Signature:
