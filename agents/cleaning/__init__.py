@@ -15,7 +15,7 @@ from ftfy.fixes import fix_surrogates
 from agents.cleaning.boilerplate import Boilerplate, remove_boilerplate
 from agents.cleaning.html import Markup, fragment_to_text, looks_like_markup, looks_like_page, page_to_text
 from agents.cleaning.repair import repair as repair_text
-from agents.cleaning.repair import repair_inline
+from agents.cleaning.repair import repair_inline, repair_to_fixed_point
 from agents.cleaning.segment import join_paragraphs, paragraphs
 from schemas.records import CleanText, Removal
 
@@ -56,9 +56,13 @@ def _markup(body: str, body_type: str | None) -> Markup | None:
     return fragment_to_text(body)
 
 
-def _clean_plain(headline: str, text: str) -> tuple[str, Boilerplate]:
-    found = remove_boilerplate(paragraphs(repair_text(text)), headline)
-    return join_paragraphs(found.kept), found
+def _clean_plain(headline: str, text: str) -> tuple[str, Boilerplate, bool]:
+    """The text repaired and rid of boilerplate, what was found, and whether repair is known to
+    leave the result as it is (it is repair's own fixed point: nothing was removed)."""
+    repaired, fixed = repair_to_fixed_point(text)
+    found = remove_boilerplate(paragraphs(repaired), headline)
+    cleaned = join_paragraphs(found.kept)
+    return cleaned, found, fixed and cleaned == repaired
 
 
 def clean_text(headline: str | None, body: str | None, body_type: str | None = None) -> CleanText:
@@ -76,14 +80,14 @@ def clean_text(headline: str | None, body: str | None, body_type: str | None = N
     if markup is not None:
         source = markup.text
         removed.extend(markup.removed)
-    text, found = _clean_plain(clean_headline, source)
+    text, found, stable = _clean_plain(clean_headline, source)
     removed.extend(found.removed)
     # Idempotence check. The boilerplate rules are stable on their own output (see
     # docs/cleaning.md) unless they say otherwise; repair can still see a line differently
     # once boilerplate around it is gone (ftfy decides line by line). Then run again.
     rounds = 0
-    while rounds < _MAX_ROUNDS and not (found.settled and repair_text(text) == text):
-        again, found = _clean_plain(clean_headline, text)
+    while rounds < _MAX_ROUNDS and not (found.settled and (stable or repair_text(text) == text)):
+        again, found, stable = _clean_plain(clean_headline, text)
         removed.extend(found.removed)
         rounds += 1
         if again == text and found.settled:

@@ -223,13 +223,19 @@ def repair(text: str) -> str:
     Newlines are kept (runs of blank lines collapse to one); spaces collapse to one.
     The result is a fixed point of this function.
     """
+    return repair_to_fixed_point(text)[0]
+
+
+def repair_to_fixed_point(text: str) -> tuple[str, bool]:
+    """:func:`repair`'s result, and whether it was seen to be a fixed point (repairing it again was
+    tried and changed nothing): always, but on adversarial input that had to be neutralised."""
     for _ in range(_MAX_ROUNDS):
         fixed = _repair_once(text)
         if fixed == text:
-            return fixed
+            return fixed, True
         text = fixed
     text = _neutralise(text)
-    return _repair_once(text)
+    return _repair_once(text), False
 
 
 def repair_inline(text: str) -> str:

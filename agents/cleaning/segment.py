@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-_BLOCKS = re.compile(r"\n{2,}")
 # Sentence end, in every script:
 # - terminal punctuation (and closing quotes/brackets: ” ’ and the German “ ‘, a French
 #   « … » one after a space too) followed by a space or the end;
@@ -51,7 +50,8 @@ def paragraphs(text: str) -> list[str]:
     if "\n\n" not in text:
         return [line for line in text.split("\n") if line]
     out: list[str] = []
-    for block in _BLOCKS.split(text):
+    # Split at every blank line; a longer run of line breaks leaves empty lines in a block, skipped below.
+    for block in text.split("\n\n"):
         current = ""
         for line in block.split("\n"):
             if not line:
