@@ -172,7 +172,13 @@ async def start_output_reader(settings: Settings, partitions: int) -> AIOKafkaCo
 
 class Bench:
     def __init__(
-        self, port: int, partitions: int, timeout: float, keep_logs: bool, profile: frozenset[str] = frozenset()
+        self,
+        port: int,
+        partitions: int,
+        timeout: float,
+        keep_logs: bool,
+        profile: frozenset[str] = frozenset(),
+        web_port: int | None = None,
     ) -> None:
         self.profile = profile
         self.kafka = LocalKafka(port=port)
@@ -181,7 +187,7 @@ class Bench:
         self.keep_logs = keep_logs
         self.bootstrap = self.kafka.bootstrap
         self.run_dir = WORK / f"e2e-{time.strftime('%Y%m%d-%H%M%S')}"
-        self.web_port = port + 100
+        self.web_port = port + 100 if web_port is None else web_port  # the workers take the ones after it
 
     # -- broker -------------------------------------------------------------------------------
     def start_broker(self) -> None:
@@ -498,8 +504,9 @@ def run(
     keep_logs: bool = False,
     lat_stories: int = 0,
     profile: frozenset[str] = frozenset(),
+    web_port: int | None = None,
 ) -> dict[str, Any]:
-    bench = Bench(port, partitions, timeout, keep_logs, profile)
+    bench = Bench(port, partitions, timeout, keep_logs, profile, web_port)
     results: dict[str, Result] = {}
     errors: dict[str, str] = {}
     bench.start_broker()
@@ -581,6 +588,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=None, help="a JSON Lines corpus (else generated)")
     parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS)
     parser.add_argument("--port", type=int, default=int(os.environ.get("WIRESTREAM_BENCH_KAFKA_PORT", "19392")))
+    parser.add_argument("--web-port", type=int, default=None, help="workers' web ports start after it (--port + 100)")
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--load", type=float, default=0.5, help="offered load of the latency runs, share of max")
     parser.add_argument("--timeout", type=float, default=90.0, help="give up after this many idle seconds")
@@ -608,6 +616,7 @@ def main() -> int:
         args.load,
         args.keep_logs,
         profile=frozenset(p.strip() for p in args.profile.split(",") if p.strip()),
+        web_port=args.web_port,
     )
     report["left_out_over_max_bytes"] = left_out
     print(table(report))

@@ -3,7 +3,9 @@
 
 1. the corpus (``bench/corpus.py``: real article texts from ``../shared/eval``, generated at run time
    into a temporary directory, deleted at the end);
-2. offline, per stage, ours beside the bare libraries (``bench/stages.py``);
+2. offline, per stage, ours beside the bare libraries (``bench/stages.py``), and the same for the stage
+   code of a base revision (``--base``, a git worktree under ``.local/bench/``) interleaved with this
+   tree's chunk by chunk, so the overhead before and after a change comes out of one run;
 3. end to end on a local Kafka broker of its own (``bench/e2e_kafka.py``): pass-through baseline,
    stubbed pipeline, entities off and on, 1 and 2 workers, latency at 50 % of the maximum;
 4. the dedup stage alone at 1M stories (``bench/bench_dedup.py``, when it is there).
@@ -14,6 +16,7 @@ tests: nothing here fails on a missed target. The machine is shared: numbers car
 
     python bench/run_all.py            # the whole run (≈ 16 min)
     python bench/run_all.py --quick    # a smaller corpus and fewer scenarios (≈ 4 min)
+    python bench/run_all.py --skip e2e,dedup --base HEAD~3   # stage overheads, before and after
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ BENCH = REPO / "bench"
 OUT = REPO / ".local" / "bench"
 sys.path.insert(0, str(BENCH))
 
+# The revision the stage overheads are compared with ("before"): main just before the hot-path cuts of
+# issue #19 (part 6). ``--base REV`` picks another, ``--base ''`` runs this tree's stages alone.
+DEFAULT_BASE = "649b10e"
+CHUNK = 20  # items timed per request to a stage server, alternating between the two revisions
 TARGETS = {
     "e2e_entities_on_stories_per_s": 150.0,
     "e2e_entities_off_stories_per_s": 1000.0,
@@ -82,6 +89,111 @@ def _run(cmd: list[str], label: str, timeout: float) -> tuple[int, str]:
         return 124, out
     print(proc.stdout, flush=True)
     return proc.returncode, proc.stdout
+
+
+def base_checkout(revision: str) -> Path:
+    """A git worktree of ``revision`` under ``.local/bench/`` (made once, reused by later runs)."""
+    found = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"], cwd=REPO, capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        raise SystemExit(f"run_all: --base {revision!r} is not a commit of this repository")
+    sha = found.stdout.strip()
+    path = OUT / f"base-{sha[:12]}"
+    if not (path / "agents").is_dir():
+        say(f"base: git worktree of {sha[:12]} in {path}")
+        subprocess.run(
+            ["git", "worktree", "add", "--quiet", "--detach", "--force", str(path), sha], cwd=REPO, check=True
+        )
+    return path
+
+
+class StageServer:
+    """``bench/stages.py --serve`` on the stage code of one checkout (see its ``serve``)."""
+
+    def __init__(self, python: str, root: Path, corpus: Path, records: int, entities: int) -> None:
+        cmd = [python, str(BENCH / "stages.py"), "--serve", "--code-root", str(root), "--corpus", str(corpus)]
+        cmd += ["--n", str(records), "--entities", str(entities)]
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+        self.root = root
+        self.process = subprocess.Popen(
+            cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+
+    def read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the stage server of {self.root} ended (exit {self.process.wait()})")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def interleaved_stages(
+    python: str, corpus: Path, records: int, entities: int, base: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """This tree's stages and the ``base`` checkout's, each in a process of its own, timed in turns of
+    ``CHUNK`` items (who goes first alternates), so both see the same load. The entity stage runs in
+    this tree only (its overhead is not what the base comparison is about, and it needs the models)."""
+    current = StageServer(python, REPO, corpus, records, entities)
+    before = StageServer(python, base, corpus, records, 0)
+    try:
+        cases = current.read()["cases"]
+        base_cases = dict(before.read()["cases"])
+        for stage, items in cases:
+            servers = [current, before] if stage in base_cases else [current]
+            say(f"stages: {stage}, {items} items{' (both revisions)' if len(servers) > 1 else ''}")
+            for turn, start in enumerate(range(0, max(items, base_cases.get(stage, 0)), CHUNK)):
+                for server in servers if turn % 2 == 0 else servers[::-1]:
+                    server.ask({"run": stage, "start": start, "stop": start + CHUNK})
+        return current.ask({"result": True}), before.ask({"result": True})
+    finally:
+        current.stop()
+        before.stop()
+
+
+def before_after(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per stage (and whole record, entities off): the floor, our CPU ms and overhead before and after."""
+    after = {r["stage"]: r for r in results.get("stages", {}).get("rows", [])}
+    before = {r["stage"]: r for r in results.get("stages_base", {}).get("rows", [])}
+    rows = []
+    for stage, now in after.items():
+        then = before.get(stage)
+        if then is None:
+            continue
+        rows.append(
+            {
+                "stage": stage,
+                "floor": now["floor"],
+                "floor_ms": (then["floor_cpu_ms_per_story"], now["floor_cpu_ms_per_story"]),
+                "ours_ms": (then["ours_cpu_ms_per_story"], now["ours_cpu_ms_per_story"]),
+                "ratio": (then["overhead_ratio"], now["overhead_ratio"]),
+            }
+        )
+    now_record = results.get("stages", {}).get("per_story", {}).get("entities_off")
+    then_record = results.get("stages_base", {}).get("per_story", {}).get("entities_off")
+    if now_record and then_record:
+        rows.append(
+            {
+                "stage": "whole record, entities off",
+                "floor": "the libraries of every stage",
+                "floor_ms": (then_record["floor_cpu_ms"], now_record["floor_cpu_ms"]),
+                "ours_ms": (then_record["ours_cpu_ms"], now_record["ours_cpu_ms"]),
+                "ratio": (then_record["ratio"], now_record["ratio"]),
+            }
+        )
+    return rows
 
 
 def summary(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -195,6 +307,22 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {r['workers']} | {rate} | {lat_text} | {r['cpu_ms_per_story']:.1f} | {cores:.2f} | {rss} |"
         )
+    compared = before_after(results)
+    if compared:
+        revision = results.get("stages_base", {}).get("revision", "?")
+        lines += [
+            "",
+            f"| stage (before = {revision}, after = {m['git_commit']}) | floor | floor CPU ms before / after "
+            "| ours CPU ms before / after | overhead before | overhead after |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in compared:
+            floor_ms, ours_ms, ratio = row["floor_ms"], row["ours_ms"], row["ratio"]
+            floors = "-" if None in floor_ms else f"{floor_ms[0]:.3f} / {floor_ms[1]:.3f}"
+            lines.append(
+                f"| {row['stage']} | {row['floor']} | {floors} "
+                f"| {ours_ms[0]:.3f} / {ours_ms[1]:.3f} | {_fmt(ratio[0])} | {_fmt(ratio[1])} |"
+            )
     lines += ["", "| target (issue #8) | want | measured | met |", "|---|---|---|---|"]
     for row in results.get("summary", []):
         met = "n/a" if row["met"] is None else ("yes" if row["met"] else "**no**")
@@ -212,9 +340,15 @@ def main() -> int:
     parser.add_argument("--scenarios", default=None, help="Kafka scenarios (see bench/e2e_kafka.py)")
     parser.add_argument("--profile", default=None, help="Kafka scenarios to profile with py-spy")
     parser.add_argument("--port", type=int, default=int(os.environ.get("WIRESTREAM_BENCH_KAFKA_PORT", "19392")))
+    parser.add_argument("--web-port", type=int, default=None, help="the Kafka workers' web ports start after it")
     parser.add_argument("--skip", default="", help="parts to skip: stages,e2e,dedup")
     parser.add_argument("--dedup-stories", type=int, default=None, help="stories in bench_dedup's index")
     parser.add_argument("--from-json", type=Path, default=None, help="only print the tables of a results file")
+    parser.add_argument(
+        "--base",
+        default=DEFAULT_BASE,
+        help=f"revision whose stages are timed beside this tree's (default {DEFAULT_BASE}; '' for none)",
+    )
     args = parser.parse_args()
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
@@ -249,7 +383,14 @@ def main() -> int:
         say(f"corpus: {json.dumps(info, ensure_ascii=False)}")
 
         py = sys.executable
-        if "stages" not in skip:
+        if "stages" not in skip and args.base:
+            base = base_checkout(args.base)
+            say(f"stages: this tree and {args.base} ({base.name}) interleaved, {CHUNK} items a turn")
+            results["stages"], results["stages_base"] = interleaved_stages(
+                py, corpus, stage_records, entity_stories, base
+            )
+            results["stages_base"]["revision"] = args.base
+        elif "stages" not in skip:
             out = tmp / "stages.json"
             code, _ = _run(
                 [
@@ -286,6 +427,8 @@ def main() -> int:
             ]
             if profile:
                 cmd += ["--profile", profile]
+            if args.web_port is not None:
+                cmd += ["--web-port", str(args.web_port)]
             code, _ = _run(cmd, "e2e", timeout=2400)
             results["e2e"] = json.loads(out.read_text()) if out.exists() else {"error": f"exit {code}"}
         dedup_script = BENCH / "bench_dedup.py"

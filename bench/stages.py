@@ -22,6 +22,9 @@ our CPU time over the floor's (target ≤ 1.25).
 
 Usage: ``python bench/stages.py [--n 800] [--entities 300] [--corpus FILE] [--json OUT]``
 (a corpus is generated with ``bench/corpus.py`` unless ``--corpus`` names a JSON Lines file).
+``--code-root DIR`` times the stage code of another checkout (``bench/run_all.py --base``: a git
+worktree of an earlier revision) with this harness and these floors; ``--serve`` times it chunk by
+chunk on request, so that two revisions run interleaved (see :func:`serve`).
 """
 
 from __future__ import annotations
@@ -35,26 +38,40 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+BENCH = Path(__file__).resolve().parent
+
+
+def _code_root(argv: list[str]) -> Path:
+    """The checkout whose stages are timed: ``--code-root DIR``, else this one (read before the imports)."""
+    if "--code-root" in argv[:-1]:
+        return Path(argv[argv.index("--code-root") + 1]).resolve()
+    return BENCH.parent
+
+
+CODE = _code_root(sys.argv)
+sys.path.insert(0, str(CODE))
+sys.path.insert(0, str(BENCH))
 
 import orjson  # noqa: E402
 
 from agents import language  # noqa: E402
 from agents.clean import clean_story, tag_language  # noqa: E402
 from agents.formats import parse_payload  # noqa: E402
-from agents.near_duplicates.signatures import fingerprint  # noqa: E402
 from schemas.codec import decode, encode  # noqa: E402
 from schemas.records import KafkaSource, RawStory, StoryInFlight  # noqa: E402
 from streams.pipeline import Pipeline  # noqa: E402
 from streams.settings import Settings  # noqa: E402
+
+try:
+    from agents.near_duplicates import signatures as neardup
+except ImportError:  # a --code-root of before the move of agents/ libraries into subpackages
+    from agents import neardup  # type: ignore[no-redef]
 
 TARGET_RATIO = 1.25
 
@@ -114,40 +131,51 @@ class Timer:
         return (items if items is not None else self.calls) / self.wall if self.wall else 0.0
 
 
-def _pair(
-    stage: str,
-    items: Sequence[Any],
-    ours: Callable[[Any], Any],
-    floor: Callable[[Any], Any] | None,
-    floor_name: str,
-    repeat: int = 1,
-    note: str = "",
-) -> Row:
-    """Time ``ours`` and ``floor`` on every item, interleaved (floor first on even items)."""
-    for item in items[:3]:  # warm caches and lazy imports
-        ours(item)
-        if floor is not None:
-            floor(item)
-    a, b = Timer(), Timer()
-    gc.collect()
-    for index, item in enumerate(items):
-        for _ in range(repeat):
-            if floor is not None and index % 2 == 0:
-                b.run(partial(floor, item))
-            a.run(partial(ours, item))
-            if floor is not None and index % 2 == 1:
-                b.run(partial(floor, item))
-    n = len(items) * repeat
-    return Row(
-        stage,
-        len(items),
-        a.ms(n),
-        a.per_s(n),
-        floor_name,
-        b.ms(n) if floor else None,
-        b.per_s(n) if floor else None,
-        note,
-    )
+@dataclass(slots=True)
+class Case:
+    """One stage's inputs, our function and the floor's, timed chunk by chunk (:meth:`run`)."""
+
+    stage: str
+    items: Sequence[Any]
+    ours: Callable[[Any], Any]
+    floor: Callable[[Any], Any] | None
+    floor_name: str
+    note: str = ""
+    warm: bool = True  # run the first items once untimed (not for stateful cases: it would change them)
+    stories_per_item: float = 1.0  # a batch of stories per item: the row is per story
+    ours_timer: Timer = field(default_factory=Timer)
+    floor_timer: Timer = field(default_factory=Timer)
+
+    def run(self, start: int = 0, stop: int | None = None) -> None:
+        """Time ``ours`` and ``floor`` on ``items[start:stop]``, interleaved (floor first on even items)."""
+        if self.warm and start == 0:
+            for item in self.items[:3]:  # warm caches and lazy imports
+                self.ours(item)
+                if self.floor is not None:
+                    self.floor(item)
+        gc.collect()
+        stop = len(self.items) if stop is None else min(stop, len(self.items))
+        for index in range(start, stop):
+            item = self.items[index]
+            if self.floor is not None and index % 2 == 0:
+                self.floor_timer.run(partial(self.floor, item))
+            self.ours_timer.run(partial(self.ours, item))
+            if self.floor is not None and index % 2 == 1:
+                self.floor_timer.run(partial(self.floor, item))
+
+    def row(self) -> Row:
+        stories = self.ours_timer.calls * self.stories_per_item
+        floor = self.floor is not None
+        return Row(
+            self.stage,
+            round(stories),
+            self.ours_timer.ms(round(stories)),
+            self.ours_timer.per_s(round(stories)),
+            self.floor_name,
+            self.floor_timer.ms(round(stories)) if floor else None,
+            self.floor_timer.per_s(round(stories)) if floor else None,
+            self.note,
+        )
 
 
 def _body_kind(story: RawStory) -> str:
@@ -160,21 +188,66 @@ def _body_kind(story: RawStory) -> str:
     return "text"
 
 
-def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None]) -> dict[str, Any]:
+CLEAN_CASES = ("clean: whole pages", "clean: HTML fragments", "clean: plain text")
+
+
+@dataclass(slots=True)
+class Bench:
+    """Every stage's :class:`Case`, built from the corpus with the code under test (stage by stage:
+    each stage's inputs are the previous stage's outputs), and what the results need besides."""
+
+    cases: list[Case]
+    records: int
+    stories: int
+    passed: int
+    warm: dict[str, float]
+    entity_info: dict[str, Any]
+    started: float
+
+    def case(self, stage: str) -> Case:
+        return next(c for c in self.cases if c.stage == stage)
+
+    def result(self) -> dict[str, Any]:
+        """Rows, whole-record figures and the facts behind them (``--json``'s content)."""
+        rows = [c.row() for c in self.cases]
+        clean_rows = [r for r in rows if r.stage in CLEAN_CASES]
+        total_items = sum(r.items for r in clean_rows)
+        ours_ms = sum(r.ours_cpu_ms * r.items for r in clean_rows) / max(1, total_items)
+        floor_ms = sum((r.floor_cpu_ms or 0.0) * r.items for r in clean_rows) / max(1, total_items)
+        mix = Row(
+            "clean: all (corpus mix)",
+            total_items,
+            ours_ms,
+            1000 / ours_ms if ours_ms else 0.0,
+            "library part only",
+            floor_ms,
+            1000 / floor_ms if floor_ms else None,
+            "plain text counts 0 in the floor",
+        )
+        at = max((i for i, r in enumerate(rows) if r.stage in CLEAN_CASES), default=len(rows) - 1) + 1
+        rows.insert(at, mix)
+        return {
+            "rows": [r.as_dict() for r in rows],
+            "per_story": _per_story(rows, self.entity_info, self.records, self.stories, self.passed),
+            "warm_up_seconds": {k: round(v, 2) for k, v in self.warm.items() if not k.startswith("ner-")},
+            "entities": self.entity_info,
+            "seconds": round(time.perf_counter() - self.started, 1),
+        }
+
+
+def build(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None]) -> Bench:
+    """The cases of every stage for ``payloads`` (``entity_limit`` 0: no entity stage, no NER model)."""
     from lxml import html as lxml_html
 
-    from agents.cleaning.html import fragment_to_text  # noqa: F401 - ours, imported for warm-up
-
-    rows: list[Row] = []
     started = time.perf_counter()
     # The worker's pipeline, with a week's window (the whole corpus is one window) and no freeze.
     settings = Settings(dedup_window_seconds=7 * 86400.0, entities_enabled=entity_limit > 0, gc_freeze=False)
     pipeline = Pipeline(settings)
     warm = pipeline.warm_up()
+    cases: list[Case] = []
 
     # validate -------------------------------------------------------------------------------
     progress(f"validate: {len(payloads)} payloads")
-    parsed: list[RawStory] = []
 
     def parse(payload: bytes) -> list[RawStory]:
         try:
@@ -188,9 +261,8 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
         except orjson.JSONDecodeError:
             return None
 
-    rows.append(_pair("validate (parse ninjs)", payloads, parse, loads, "orjson.loads"))
-    for payload in payloads:
-        parsed.extend(parse(payload))
+    cases.append(Case("validate (parse ninjs)", payloads, parse, loads, "orjson.loads"))
+    parsed = [story for payload in payloads for story in parse(payload)]
 
     # clean ------------------------------------------------------------------------------------
     by_kind: dict[str, list[RawStory]] = {"page": [], "fragment": [], "text": []}
@@ -215,35 +287,11 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
         except Exception:  # noqa: BLE001 - EmptyAfterCleaning: a dead letter in the pipeline
             return None
 
-    clean_rows = [
-        _pair("clean: whole pages", by_kind["page"], clean_or_none, trafilatura_alone, "trafilatura.extract(fast)"),
-        _pair("clean: HTML fragments", by_kind["fragment"], clean_or_none, lxml_alone, "lxml text_content"),
-        _pair(
-            "clean: plain text",
-            by_kind["text"],
-            clean_or_none,
-            None,
-            "none (no library)",
-            note="our own repair + boilerplate rules: no library floor",
-        ),
-    ]
-    rows.extend(clean_rows)
-    total_items = sum(r.items for r in clean_rows)
-    ours_ms = sum(r.ours_cpu_ms * r.items for r in clean_rows) / max(1, total_items)
-    floor_ms = sum((r.floor_cpu_ms or 0.0) * r.items for r in clean_rows) / max(1, total_items)
-    rows.append(
-        Row(
-            "clean: all (corpus mix)",
-            total_items,
-            ours_ms,
-            1000 / ours_ms if ours_ms else 0.0,
-            "library part only",
-            floor_ms,
-            1000 / floor_ms if floor_ms else None,
-            "plain text counts 0 in the floor",
-        )
-    )
-
+    pages, fragments, texts = CLEAN_CASES
+    cases.append(Case(pages, by_kind["page"], clean_or_none, trafilatura_alone, "trafilatura.extract(fast)"))
+    cases.append(Case(fragments, by_kind["fragment"], clean_or_none, lxml_alone, "lxml text_content"))
+    note = "our own repair + boilerplate rules: no library floor"
+    cases.append(Case(texts, by_kind["text"], clean_or_none, None, "none (no library)", note))
     cleaned: list[tuple[RawStory, Any]] = []
     for story in parsed:
         result = clean_or_none(story)
@@ -253,43 +301,27 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     # language ---------------------------------------------------------------------------------
     progress(f"language: {len(cleaned)} stories")
     detectors = language._detectors()
-
-    def fasttext_alone(pair: tuple[RawStory, Any]) -> Any:
-        sample = language.build_sample(pair[1].headline, pair[1].body)
-        return detectors.fasttext.detect(sample, model="lite", k=1) if sample else None
-
     samples = {id(p): language.build_sample(p[1].headline, p[1].body) for p in cleaned}
 
     def fasttext_on_sample(pair: tuple[RawStory, Any]) -> Any:
         sample = samples[id(pair)]
         return detectors.fasttext.detect(sample, model="lite", k=1) if sample else None
 
-    rows.append(
-        _pair(
-            "language",
-            cleaned,
-            lambda p: tag_language(p[0], p[1]),
-            fasttext_on_sample,
-            "fastText lite, 1 call on our sample",
-        )
-    )
+    def ours_language(pair: tuple[RawStory, Any]) -> Any:
+        return tag_language(pair[0], pair[1])
+
+    cases.append(Case("language", cleaned, ours_language, fasttext_on_sample, "fastText lite, 1 call on our sample"))
     tags = [tag_language(s, c) for s, c in cleaned]
 
     # fingerprint, MinHash, near-dup index -----------------------------------------------------
     progress("fingerprint, MinHash")
     bodies = [c.body for _, c in cleaned]
-    rows.append(
-        _pair(
-            "fingerprint (exact)",
-            bodies,
-            fingerprint,
-            lambda b: hashlib.blake2b(b.encode("utf-8"), digest_size=16).hexdigest(),
-            "hashlib.blake2b",
-        )
-    )
-    from rensa import RMinHash
 
-    from agents.near_duplicates import signatures as neardup
+    def blake2b(body: str) -> str:
+        return hashlib.blake2b(body.encode("utf-8"), digest_size=16).hexdigest()
+
+    cases.append(Case("fingerprint (exact)", bodies, neardup.fingerprint, blake2b, "hashlib.blake2b"))
+    from rensa import RMinHash
 
     pairs = [(c.body, t.code) for (_, c), t in zip(cleaned, tags, strict=True)]
 
@@ -299,18 +331,14 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
         return mh.digest()
 
     def blake_and_rensa(pair: tuple[str, str]) -> Any:
-        return hashlib.blake2b(pair[0].encode("utf-8"), digest_size=16).hexdigest(), rensa_alone(pair)
+        return blake2b(pair[0]), rensa_alone(pair)
 
-    rows.append(
-        _pair(
-            "signature (fingerprint + MinHash)",
-            pairs,
-            lambda p: neardup.text_signature(p[0], p[1]),
-            blake_and_rensa,
-            "blake2b + rensa RMinHash(body.split())",
-        )
-    )
-    rows.append(_neardup_index([neardup.signature(b, code) for b, code in pairs]))
+    def ours_signature(pair: tuple[str, str]) -> Any:
+        return neardup.text_signature(pair[0], pair[1])
+
+    name = "blake2b + rensa RMinHash(body.split())"
+    cases.append(Case("signature (fingerprint + MinHash)", pairs, ours_signature, blake_and_rensa, name))
+    cases.append(_neardup_index([neardup.signature(b, code) for b, code in pairs]))
 
     # dedup ------------------------------------------------------------------------------------
     progress("dedup")
@@ -321,16 +349,16 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
             if isinstance(outcome, StoryInFlight):
                 stories.append(outcome)
 
-    def dedup_all(state: dict[str, Any], near: Any) -> list[Any]:
-        return [pipeline.deduplicate(StoryInFlight.from_dict(decode(encode(s))), state, near) for s in stories]
+    def fresh(story: StoryInFlight) -> StoryInFlight:  # a copy as the next hop decodes it: dedup mutates it
+        return StoryInFlight.from_dict(decode(encode(story)))
 
-    dedup_inputs = [StoryInFlight.from_dict(decode(encode(s))) for s in stories]  # fresh copies: it mutates
+    dedup_inputs = [fresh(s) for s in stories]
     state: dict[str, Any] = {}
     near = pipeline.near_index()
     floor_state: dict[str, Any] = {}
 
     def dedup_floor(story: StoryInFlight) -> Any:
-        fp = hashlib.blake2b(story.clean.body.encode("utf-8"), digest_size=16).hexdigest()
+        fp = blake2b(story.clean.body)
         seen = floor_state.get(fp)
         if seen is None:
             floor_state[fp] = story.story.uri
@@ -339,30 +367,31 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
     def ours_dedup(story: StoryInFlight) -> Any:
         return pipeline.deduplicate(story, state, near)
 
-    row = _pair("dedup (decision + table)", dedup_inputs[3:], ours_dedup, dedup_floor, "blake2b + dict get/set")
-    outcomes = dedup_all({}, pipeline.near_index())
+    again, again_near = {}, pipeline.near_index()
+    outcomes = [pipeline.deduplicate(fresh(s), again, again_near) for s in stories]
     passed = [o for o in outcomes if isinstance(o, StoryInFlight)]
     kinds: dict[str, int] = {}
     for o in outcomes:
         kind = "pass" if isinstance(o, StoryInFlight) else getattr(o, "kind", "?")
         kinds[kind] = kinds.get(kind, 0) + 1
-    row.note = f"near-dup on; outcomes {kinds}"
-    rows.append(row)
+    note = f"near-dup on; outcomes {kinds}"
+    cases.append(
+        Case("dedup (decision + table)", dedup_inputs[3:], ours_dedup, dedup_floor, "blake2b + dict get/set", note)
+    )
 
     # entities ---------------------------------------------------------------------------------
-    entity_rows, entity_info = _entities(pipeline, warm, passed, entity_limit, progress)
-    rows.extend(entity_rows)
+    entity_info: dict[str, Any] = {}
+    if entity_limit > 0:
+        entity_cases, entity_info = _entities(pipeline, warm, passed, entity_limit, progress)
+        cases.extend(entity_cases)
 
     # serialisation ----------------------------------------------------------------------------
     progress("serialisation")
     untagged = Pipeline(replace(settings, entities_enabled=False))
-    hops = []
-    for flight in passed[: max(200, entity_limit)]:
-        enriched = untagged.enrich([StoryInFlight.from_dict(decode(encode(flight)))])[0]
-        hops.append((flight, enriched))
+    hops = [(flight, untagged.enrich([fresh(flight)])[0]) for flight in passed[: max(200, entity_limit)]]
 
-    def ours_serialise(pair: tuple[StoryInFlight, Any]) -> Any:
-        story, enriched = pair
+    def ours_serialise(index: int) -> Any:
+        story, enriched = hops[index]
         first = StoryInFlight.from_dict(decode(encode(story)))  # clean -> dedup
         second = StoryInFlight.from_dict(decode(encode(first)))  # dedup -> entities
         return encode(enriched), second
@@ -375,24 +404,46 @@ def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None
         second = orjson.loads(orjson.dumps(first))
         return orjson.dumps(enriched), second
 
-    indexes = list(range(len(hops)))
-    rows.append(
-        _pair(
-            "serialisation (3 hops)",
-            indexes,
-            lambda i: ours_serialise(hops[i]),
-            floor_serialise,
-            "orjson dumps/loads of the same dicts",
-        )
-    )
+    name = "orjson dumps/loads of the same dicts"
+    cases.append(Case("serialisation (3 hops)", list(range(len(hops))), ours_serialise, floor_serialise, name))
+    return Bench(cases, len(payloads), len(stories), len(passed), warm, entity_info, started)
 
-    return {
-        "rows": [r.as_dict() for r in rows],
-        "per_story": _per_story(rows, entity_info, len(payloads), len(stories), len(passed)),
-        "warm_up_seconds": {k: round(v, 2) for k, v in warm.items() if not k.startswith("ner-")},
-        "entities": entity_info,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+
+def run(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Every case of :func:`build`, one after the other; the results."""
+    bench = build(payloads, entity_limit, progress)
+    for case in bench.cases:
+        progress(f"timing {case.stage}: {len(case.items)} items")
+        case.run()
+    return bench.result()
+
+
+def serve(payloads: list[bytes], entity_limit: int, progress: Callable[[str], None]) -> int:
+    """``--serve``: build the cases, then time what the driver asks for (``bench/run_all.py`` runs the
+    code of two revisions side by side this way, chunk by chunk, so the machine's load hits both alike).
+
+    Protocol, one JSON object a line: out ``{"cases": [[stage, items], ...]}`` once ready; in
+    ``{"run": stage, "start": i, "stop": j}`` → out ``{"ok": true}``; in ``{"result": true}`` → out the
+    results (as ``--json`` writes them), then exit. Anything the code under test prints goes to stderr.
+    """
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+
+    def say(message: dict[str, Any]) -> None:
+        channel.write(json.dumps(message, ensure_ascii=False) + "\n")
+        channel.flush()
+
+    bench = build(payloads, entity_limit, progress)
+    say({"cases": [[c.stage, len(c.items)] for c in bench.cases], "code_root": str(CODE)})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "run" in request:
+            bench.case(request["run"]).run(request["start"], request["stop"])
+            say({"ok": True})
+        elif request.get("result"):
+            say(bench.result())
+            return 0
+    return 1
 
 
 def _per_story(rows: list[Row], entity_info: dict[str, Any], records: int, stories: int, passed: int) -> dict[str, Any]:
@@ -428,10 +479,8 @@ def _per_story(rows: list[Row], entity_info: dict[str, Any], records: int, stori
     }
 
 
-def _neardup_index(signatures: list[list[int]]) -> Row:
+def _neardup_index(signatures: list[list[int]]) -> Case:
     from datasketch import LeanMinHash, MinHashLSH
-
-    from agents.near_duplicates import signatures as neardup
 
     index = neardup.LshIndex()
     lsh = MinHashLSH(threshold=neardup.THRESHOLD, num_perm=neardup.NUM_PERM, params=index.bands)
@@ -447,24 +496,14 @@ def _neardup_index(signatures: list[list[int]]) -> Row:
         lsh.insert(f"k{i}", lean[i])
         return hits
 
-    a, b = Timer(), Timer()
-    for i in range(len(signatures)):
-        if i % 2:
-            a.run(partial(ours, i))
-            b.run(partial(floor, i))
-        else:
-            b.run(partial(floor, i))
-            a.run(partial(ours, i))
-    n = len(signatures)
-    return Row(
+    return Case(
         "near-dup index (query+add)",
-        n,
-        a.ms(n),
-        a.per_s(n),
+        list(range(len(signatures))),
+        ours,
+        floor,
         "datasketch MinHashLSH query+insert",
-        b.ms(n),
-        b.per_s(n),
         "signatures given (time to sign: the MinHash row)",
+        warm=False,
     )
 
 
@@ -474,7 +513,7 @@ def _entities(
     passed: list[StoryInFlight],
     limit: int,
     progress: Callable[[str], None],
-) -> tuple[list[Row], dict[str, Any]]:
+) -> tuple[list[Case], dict[str, Any]]:
     from agents import entities
 
     loaded = {key.removeprefix("ner-"): seconds for key, seconds in warm.items() if key.startswith("ner-")}
@@ -504,11 +543,8 @@ def _entities(
         assert nlp is not None
         return list(nlp.pipe([story.clean.headline, story.clean.body], batch_size=32))
 
-    rows = [
-        _pair(
-            "entities, worker path (1 story a call)", fresh, ours_one, floor_one, "spaCy nlp.pipe on the same 2 texts"
-        )
-    ]
+    name = "spaCy nlp.pipe on the same 2 texts"
+    cases = [Case("entities, worker path (1 story a call)", fresh, ours_one, floor_one, name)]
     # Batched: the offline path's batches of 16, against nlp.pipe over the same 32 texts.
     batches = [fresh[i : i + 16] for i in range(0, len(fresh), 16)]
 
@@ -526,15 +562,9 @@ def _entities(
             out.extend(nlp.pipe(texts, batch_size=32))
         return out
 
-    row = _pair("entities, batches of 16", batches, ours_batch, floor_batch, "spaCy nlp.pipe, same batches")
-    per_story = max(1, len(fresh)) / max(1, len(batches))
-    row.ours_cpu_ms /= per_story
-    row.ours_per_s *= per_story
-    if row.floor_cpu_ms is not None and row.floor_per_s is not None:
-        row.floor_cpu_ms /= per_story
-        row.floor_per_s *= per_story
-    row.items = len(fresh)
-    rows.append(row)
+    per_batch = max(1, len(fresh)) / max(1, len(batches))
+    name = "spaCy nlp.pipe, same batches"
+    cases.append(Case("entities, batches of 16", batches, ours_batch, floor_batch, name, stories_per_item=per_batch))
     words = [len(s.clean.body.split()) for s in fresh]
     info = {
         "load_seconds": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in loaded.items()},
@@ -545,7 +575,7 @@ def _entities(
         "median_words_tagged": statistics.median(words) if words else 0,
         "share_with_model": round(sum(1 for s in passed if has_model(s.language.code)) / max(1, len(passed)), 3),
     }
-    return rows, info
+    return cases, info
 
 
 def table(result: dict[str, Any]) -> str:
@@ -575,10 +605,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corpus", type=Path, default=None, help="a JSON Lines corpus (else generated)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--code-root", type=Path, default=None, help="time the stages of this checkout")
+    parser.add_argument("--serve", action="store_true", help="time chunks on request (bench/run_all.py)")
     args = parser.parse_args()
 
+    label = f" {args.code_root.name}" if args.code_root else ""
+
     def progress(line: str) -> None:
-        print(f"[stages {time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+        print(f"[stages{label} {time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
 
     if args.corpus:
         from corpus import iter_payloads
@@ -589,6 +623,8 @@ def main() -> int:
 
         records, _ = build(args.n, args.seed)
         payloads = [r.payload for r in records]
+    if args.serve:
+        return serve(payloads, args.entities, progress)
     result = run(payloads, args.entities, progress)
     print(table(result))
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, ensure_ascii=False))
