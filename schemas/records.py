@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 EntityType = Literal["PER", "ORG", "LOC", "MISC"]
-DuplicateKind = Literal["exact", "near", "stale"]
+DuplicateKind = Literal["exact", "near", "stale", "translation"]
 DedupStatus = Literal["new", "update"]
 Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
 #: Why a stage refused a story (``StageError.error_type``, a dead letter's ``error.type``); each is
@@ -258,19 +258,26 @@ class ThreadTag:
 
 @dataclass(slots=True)
 class DedupTag:
-    """The dedup decision for a story that goes on: new, or an update of an earlier version."""
+    """The dedup decision for a story that goes on: new, or an update of an earlier version.
+
+    ``translation_of`` is the story of another language this one translates, set by the thread
+    stage (``agents/threads.py``); None when it is not a translation (and on the internal topics,
+    before that stage)."""
 
     fingerprint: str
     status: DedupStatus
     supersedes: StoryRef | None = None
+    translation_of: TranslationRef | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DedupTag:
         sup = data.get("supersedes")
+        translation = data.get("translation_of")
         return cls(
             fingerprint=data["fingerprint"],
             status=data["status"],
             supersedes=StoryRef.from_dict(sup) if sup else None,
+            translation_of=TranslationRef.from_dict(translation) if translation else None,
         )
 
 
@@ -387,6 +394,8 @@ class Enrichment:
     entities, most salient first. ``idempotency_key`` is the raw message's coordinates and the
     story's index in it (``<topic>:<partition>:<offset>#<item>``): a story handled twice after a
     crash comes out twice with the same key, so a consumer keeps the first record per key.
+    ``thread`` is the story's thread (``agents/threads.py``): set on every story of
+    ``stories.enriched``, None only on the internal topic before the thread stage.
     """
 
     language: LanguageTag
@@ -401,6 +410,26 @@ class Enrichment:
     received_at: float
     timings: dict[str, float]
     pipeline_version: str
+    thread: ThreadTag | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Enrichment:
+        thread = data.get("thread")
+        return cls(
+            language=LanguageTag.from_dict(data["language"]),
+            entities=[Mention.from_dict(m) for m in data["entities"]],
+            merged_entities=[Entity.from_dict(e) for e in data["merged_entities"]],
+            entities_model=data.get("entities_model"),
+            entities_tagged_chars=data.get("entities_tagged_chars"),
+            dedup=DedupTag.from_dict(data["dedup"]),
+            cleaning={str(k): [Removal.from_dict(r) for r in v] for k, v in data["cleaning"].items()},
+            source=source_from_dict(data["source"]),
+            idempotency_key=data["idempotency_key"],
+            received_at=float(data["received_at"]),
+            timings={str(k): float(v) for k, v in data["timings"].items()},
+            pipeline_version=data["pipeline_version"],
+            thread=ThreadTag.from_dict(thread) if thread else None,
+        )
 
 
 @dataclass(slots=True)
@@ -411,11 +440,51 @@ class EnrichedStory:
     item: dict[str, Any]
     enrichment: Enrichment
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnrichedStory:
+        return cls(item=dict(data["item"]), enrichment=Enrichment.from_dict(data["enrichment"]))
+
+
+@dataclass(slots=True)
+class ThreadMember:
+    """A story of a thread: its ``uri``, ``version`` and detected language."""
+
+    uri: str
+    version: str | None
+    language: str
+
+
+@dataclass(slots=True)
+class ThreadEntity:
+    """A leading entity of a thread: its Wikidata URI (its name when not linked) and how many of
+    the thread's stories name it."""
+
+    entity: str
+    stories: int
+
+
+@dataclass(slots=True)
+class ThreadSummary:
+    """``stories.threads`` (compacted, key: ``id``): a thread's current state. ``first`` is the
+    story that opened it; ``first_seen`` and ``last_seen`` the arrival times of its first and
+    newest stories; ``size`` counts its stories, ``languages`` them per language; ``entities``
+    are the most named, ``members`` the newest stories (at most 50)."""
+
+    id: str
+    first: StoryRef
+    first_seen: float
+    last_seen: float
+    size: int
+    languages: dict[str, int]
+    entities: list[ThreadEntity]
+    members: list[ThreadMember]
+
 
 @dataclass(slots=True)
 class DuplicateNotice:
-    """``stories.duplicates``: a copy or a stale version, linked to the story it repeats.
-    ``idempotency_key`` as in :class:`Enrichment`: the same for every copy of this notice."""
+    """``stories.duplicates``: a copy or a stale version, linked to the story it repeats; with
+    ``WIRESTREAM_TRANSLATIONS=duplicate``, also a translation (kind ``translation``, ``duplicate_of``
+    its original). ``idempotency_key`` as in :class:`Enrichment`: the same for every copy of this notice."""
 
     uri: str
     version: str | None

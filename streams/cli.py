@@ -170,7 +170,7 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     counts = enrich_files(args.files or ["-"], out, settings)
     print(
         f"read {counts.read}: {counts.enriched} enriched, {counts.duplicates} duplicates, "
-        f"{counts.dead_letters} dead letters -> {out}/",
+        f"{counts.dead_letters} dead letters, {counts.threads} threads -> {out}/",
         file=sys.stderr,
     )
     return 0

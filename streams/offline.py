@@ -1,8 +1,9 @@
 """The offline path, ``wirestream enrich``: the worker's :class:`Pipeline`, without Kafka.
 
-Runs ``prepare`` → ``deduplicate`` → ``enrich`` in that order on every input record, through the
-very object the agents call, and writes ``enriched.jsonl``, ``duplicates.jsonl`` and
-``dead_letters.jsonl``.
+Runs ``prepare`` → ``deduplicate`` → ``enrich`` → ``thread`` in that order on every input record,
+through the very object the agents call, and writes ``enriched.jsonl``, ``duplicates.jsonl``,
+``dead_letters.jsonl`` and ``threads.jsonl`` (each thread's last summary, as the compacted
+``stories.threads`` topic keeps it). Input order is arrival order: the thread stage decides in it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from schemas.codec import encode
-from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight
+from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, FileSource, StoryInFlight, ThreadSummary
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 
@@ -30,6 +31,7 @@ class Counts:
     enriched: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    threads: int = 0
 
 
 def read_inputs(paths: Iterable[str]) -> Iterator[tuple[FileSource, bytes]]:
@@ -57,7 +59,7 @@ def _lines(name: str, stream: IO[bytes]) -> Iterator[tuple[FileSource, bytes]]:
 
 
 class OfflineRun:
-    """One ``enrich`` run: dedup state in memory, outputs appended to three JSON Lines files."""
+    """One ``enrich`` run: dedup and thread state in memory, outputs appended to JSON Lines files."""
 
     def __init__(self, settings: Settings, out_dir: Path) -> None:
         self.pipeline = Pipeline(settings)
@@ -65,11 +67,15 @@ class OfflineRun:
         self.settings = settings
         self.state: dict[str, Any] = {}
         self.near = self.pipeline.near_index()
+        self.thread_state: dict[str, Any] = {}
+        self.thread_index = self.pipeline.thread_index()
+        self.threads: dict[str, ThreadSummary] = {}
         self.counts = Counts()
         self._pending: list[StoryInFlight] = []
         out_dir.mkdir(parents=True, exist_ok=True)
         self._files = {
-            kind: (out_dir / f"{kind}.jsonl").open("wb") for kind in ("enriched", "duplicates", "dead_letters")
+            kind: (out_dir / f"{kind}.jsonl").open("wb")
+            for kind in ("enriched", "duplicates", "dead_letters", "threads")
         }
 
     def process(self, source: FileSource, payload: bytes) -> None:
@@ -88,14 +94,23 @@ class OfflineRun:
                     self.flush()
 
     def flush(self) -> None:
-        """Tag and write the stories waiting for the entity stage."""
+        """Tag the stories waiting for the entity stage, thread them in input order, write them."""
         batch, self._pending = self._pending, []
-        for outcome in self.pipeline.enrich(batch):
-            self._write(outcome)
+        for tagged in self.pipeline.enrich(batch):
+            if isinstance(tagged, DeadLetter):
+                self._write(tagged)
+                continue
+            outcome = self.pipeline.thread(tagged, self.thread_state, self.thread_index)
+            self._write(outcome.story if outcome.notice is None else outcome.notice)
+            if outcome.summary is not None:
+                self.threads[outcome.summary.id] = outcome.summary
 
     def close(self) -> Counts:
-        """Flush and close the output files."""
+        """Flush, write each thread's last summary, and close the output files."""
         self.flush()
+        for summary in self.threads.values():
+            self._files["threads"].write(encode(summary) + b"\n")
+        self.counts.threads = len(self.threads)
         for stream in self._files.values():
             stream.close()
         return self.counts

@@ -20,6 +20,8 @@ from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
 from agents.ner.heap import freeze_startup_objects
 from agents.ner.models import model_key
+from agents.thread_stage import ThreadOutcome, thread_outcome
+from agents.threads import Decision, ThreadIndex, ThreadSettings, assign
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, Source, StoryInFlight
 from streams.settings import Settings
 
@@ -32,6 +34,8 @@ PrepareStage = Callable[[bytes, str | None, Source, float, int, int], list[Story
 DedupStage = Callable[[StoryInFlight, State, float, NearDedup | None], StoryInFlight | DuplicateNotice]
 #: ``enrich(stories, pipeline_version, entities_enabled, max_chars, ninjs_version)``
 EnrichStage = Callable[[Sequence[StoryInFlight], str, bool, int, str], list[EnrichedStory | DeadLetter]]
+#: ``assign(story, state, settings, index)``
+ThreadStage = Callable[[EnrichedStory, State, ThreadSettings, ThreadIndex], Decision]
 
 
 def package_version(name: str) -> str:
@@ -62,12 +66,13 @@ class Stages:
     prepare: PrepareStage = prepare
     deduplicate: DedupStage = deduplicate
     enrich: EnrichStage = enrich_or_dead_letter
+    assign: ThreadStage = assign
     load_models: Callable[[Settings], dict[str, float]] = load_models
 
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """Validate/clean/language → dedup → entities, each stage's parameters bound from ``settings``."""
+    """Validate/clean/language → dedup → entities → threads, each stage's parameters bound from ``settings``."""
 
     settings: Settings
     stages: Stages = field(default_factory=Stages)
@@ -110,3 +115,16 @@ class Pipeline:
     def runs_a_model(self, story: StoryInFlight) -> bool:
         """Whether :meth:`enrich` runs an NER model on ``story`` (worth a thread of its own)."""
         return self.settings.entities_enabled and model_key(story.language.code) is not None
+
+    def thread_index(self) -> ThreadIndex:
+        """A new, empty in-memory thread index for :meth:`thread` (rebuilt from the state's journal)."""
+        return ThreadIndex()
+
+    def thread(self, story: EnrichedStory, state: State, index: ThreadIndex) -> ThreadOutcome:
+        """Stage 4: put a tagged story in its thread and flag it when it translates an earlier one;
+        ``state`` remembers it. Stories must come in arrival order (``agents.thread_stage.OrderBuffer``)."""
+        settings = self.settings
+        decision = self.stages.assign(
+            story, state, ThreadSettings(window_seconds=settings.threads_window_seconds), index
+        )
+        return thread_outcome(story, decision, state, settings.translations == "duplicate")

@@ -22,6 +22,8 @@ _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+#: ``WIRESTREAM_TRANSLATIONS``: a translation passes on as a story, or goes to the duplicates.
+TRANSLATIONS = ("pass", "duplicate")
 
 
 class SettingsError(ValueError):
@@ -93,11 +95,17 @@ class Settings:
     topic_raw: str = _setting("stories.raw", "Input topic: raw stories (key: uri).")
     topic_clean: str = _setting("stories.clean", "Internal topic: cleaned, language-tagged stories (key: language).")
     topic_unique: str = _setting("stories.unique", "Internal topic: stories that passed dedup (key: uri).")
+    topic_tagged: str = _setting(
+        "stories.tagged", "Internal topic: tagged stories on their way to the thread stage; one partition (key: uri)."
+    )
     topic_enriched: str = _setting("stories.enriched", "Output topic: enriched stories (key: uri).")
     topic_duplicates: str = _setting("stories.duplicates", "Output topic: duplicate notices (key: uri).")
+    topic_threads: str = _setting(
+        "stories.threads", "Output topic: each thread's current summary, compacted (key: thread id)."
+    )
     topic_deadletter: str = _setting("stories.deadletter", "Output topic: dead letters, with the original bytes.")
     partitions: int = _setting(4, "Partitions of the raw, clean, unique and enriched topics (and the dedup changelog).")
-    output_partitions: int = _setting(4, "Partitions of the duplicates and dead-letter topics.")
+    output_partitions: int = _setting(4, "Partitions of the duplicates, threads and dead-letter topics.")
     replication_factor: int = _setting(
         0, "Replication factor of the topics wirestream creates (0: 3, or the broker count if the cluster is smaller)."
     )
@@ -115,6 +123,21 @@ class Settings:
     )
     dedup_shingle_size: int = _setting(
         3, "Words per shingle of the near-duplicate signature (characters for zh, ja, th, km, lo, my)."
+    )
+    translations: str = _setting(
+        "pass",
+        "Where a translation of an earlier story of another language goes (`enrichment.dedup.translation_of`): "
+        "`pass` (stories.enriched) or `duplicate` (stories.duplicates, kind `translation`; docs/threads.md).",
+    )
+    threads_window_seconds: float = _setting(
+        72 * 3600.0,
+        "How long a story can draw later ones into its thread (seconds; 72 h); older stories, and threads "
+        "with no story left, are deleted from the table (docs/threads.md).",
+    )
+    threads_order_wait_seconds: float = _setting(
+        1.0,
+        "Longest the thread stage holds a story while a partition that could still bring an earlier one "
+        "is silent; past it, order (and so a thread's first story) can depend on timing (docs/architecture.md).",
     )
     store: str = _setting(
         "memory://", "Faust table store: `memory://`, or `rocksdb://` (durable, on disk, opened with rocksdict)."
@@ -231,6 +254,12 @@ class Settings:
             _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
         if not 0 < self.dedup_near_threshold <= 1:
             _fail("dedup_near_threshold", self.dedup_near_threshold, "a number > 0 and <= 1")
+        if self.translations not in TRANSLATIONS:
+            _fail("translations", self.translations, " or ".join(TRANSLATIONS))
+        if self.threads_window_seconds <= 0:
+            _fail("threads_window_seconds", self.threads_window_seconds, "a number of seconds > 0")
+        if self.threads_order_wait_seconds < 0:
+            _fail("threads_order_wait_seconds", self.threads_order_wait_seconds, "a number of seconds >= 0")
         if self.stall_seconds < 0:
             _fail("stall_seconds", self.stall_seconds, "a number of seconds >= 0 (0: no watchdog)")
         if self.shutdown_grace_seconds <= 0:
@@ -351,6 +380,11 @@ class Settings:
         """Faust's changelog topic of the dedup table."""
         return f"{self.app_id}-dedup-changelog"
 
+    @property
+    def threads_changelog_topic(self) -> str:
+        """Faust's changelog topic of the threads table."""
+        return f"{self.app_id}-threads-changelog"
+
 
 def env_name(field_name: str) -> str:
     """The environment variable of a setting."""
@@ -405,6 +439,8 @@ def _convert(name: str, type_name: Any, raw: str) -> Any:
         return Secret(raw)  # a password is taken as it is, spaces included
     if name in ("log_level", "security_protocol", "sasl_mechanism"):
         return text.upper()
+    if name == "translations":
+        return text.lower()
     return text
 
 

@@ -18,6 +18,7 @@ from schemas.ninjs import NINJS_VERSIONS
 SCHEMAS = Path(R.__file__).resolve().parent
 NINJS_REFS = [{"$ref": f"http://www.iptc.org/std/ninjs/ninjs-schema_{v}.json#"} for v in NINJS_VERSIONS]
 CONTRACTS = {
+    "thread_summary.schema.json": R.ThreadSummary,
     "enriched_story.schema.json": R.EnrichedStory,
     "duplicate_notice.schema.json": R.DuplicateNotice,
     "dead_letter.schema.json": R.DeadLetter,

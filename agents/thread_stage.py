@@ -1,0 +1,207 @@
+"""The thread stage around :func:`agents.threads.assign`: the order it decides in, and what it writes.
+
+The stage sees every language, so it reads one partition that the entity agents of every
+``stories.unique`` partition (its **lanes**) write to. Lanes finish their stories at their own pace,
+so :class:`OrderBuffer` puts the stories back in arrival order before they are decided: a story is
+released once every lane has delivered a story that comes after it, or once a lane that could still
+hold an earlier one has been silent for the bounded wait (docs/architecture.md, "Threads").
+:func:`thread_outcome` turns a decision into the records the stage writes.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+from agents.threads import SUMMARY_ENTITIES, Decision, thread_summary
+from schemas.records import (
+    DuplicateNotice,
+    EnrichedStory,
+    FileSource,
+    StoryRef,
+    ThreadEntity,
+    ThreadMember,
+    ThreadSummary,
+)
+
+T = TypeVar("T")
+#: A story's place in arrival order: its arrival time, then its raw coordinates (topic or file,
+#: partition and offset or line, item), which break ties the same way on every path.
+OrderKey = tuple[float, str, int, int, int]
+#: Stories held at most; past it the earliest is released whatever the lanes say (a lane far
+#: behind the others must not make the stage hold the whole backlog in memory).
+MAX_HELD = 10_000
+
+
+def arrival_order(story: EnrichedStory) -> OrderKey:
+    """Where ``story`` stands in arrival order (:data:`OrderKey`)."""
+    enrichment = story.enrichment
+    source = enrichment.source
+    item = int(enrichment.idempotency_key.rpartition("#")[2] or 0)
+    if isinstance(source, FileSource):
+        return (enrichment.received_at, source.file, 0, source.line, item)
+    return (enrichment.received_at, source.topic, source.partition, source.offset, item)
+
+
+@dataclass
+class OrderBuffer(Generic[T]):
+    """Holds what arrives from ``lanes`` lanes and releases it in key order.
+
+    Each lane is expected to deliver in key order (a ``stories.unique`` partition is read in order
+    by one entity agent). An item is released when every lane has delivered an item with a key at
+    least its own, so no lane can still bring an earlier one; a lane silent for ``wait_seconds``
+    (by the ``now`` the caller passes, a monotonic clock) no longer holds the others back. Only then,
+    or when a lane delivers out of key order, or past ``max_held`` items, can the order released
+    depend on timing. An item whose key is below the last one released comes out at once (late)."""
+
+    lanes: int
+    wait_seconds: float
+    started: float
+    max_held: int = MAX_HELD
+    _held: list[tuple[Any, int, T]] = field(default_factory=list)
+    _latest: dict[int, Any] = field(default_factory=dict)  # newest key each lane delivered
+    _heard: dict[int, float] = field(default_factory=dict)  # when each lane last delivered
+    _count: int = 0
+    _released: Any = None
+    late: int = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def add(self, item: T, key: Any, lane: int, now: float) -> None:
+        """Hold ``item`` (key ``key``) from ``lane``, delivered at ``now``."""
+        latest = self._latest.get(lane)
+        if latest is None or key > latest:
+            self._latest[lane] = key
+        self._heard[lane] = now
+        self._count += 1
+        heapq.heappush(self._held, (key, self._count, item))
+
+    def release(self, now: float, everything: bool = False) -> list[T]:
+        """The held items that can go now (all of them with ``everything``), in key order."""
+        released: list[T] = []
+        while self._held:
+            key = self._held[0][0]
+            if not (everything or len(self._held) > self.max_held or self._clear(key, now)):
+                break
+            if self._released is not None and key < self._released:
+                self.late += 1
+            else:
+                self._released = key
+            released.append(heapq.heappop(self._held)[2])
+        return released
+
+    def _clear(self, key: Any, now: float) -> bool:
+        """Whether no lane can still deliver an item before ``key``."""
+        if self._released is not None and key < self._released:
+            return True
+        for lane in range(self.lanes):
+            latest = self._latest.get(lane)
+            if latest is not None and latest >= key:
+                continue
+            if now - self._heard.get(lane, self.started) < self.wait_seconds:
+                return False
+        return True
+
+    def next_deadline(self, now: float) -> float | None:
+        """Seconds until a silent lane stops holding the earliest item back (None when nothing is held)."""
+        if not self._held:
+            return None
+        key = self._held[0][0]
+        waits = [
+            self._heard.get(lane, self.started) + self.wait_seconds - now
+            for lane in range(self.lanes)
+            if (latest := self._latest.get(lane)) is None or latest < key
+        ]
+        return max(0.0, max(waits, default=0.0))
+
+    def clear(self) -> list[T]:
+        """Forget every held item and lane (partition revoked); returns what was held."""
+        held = [entry[2] for entry in sorted(self._held)]
+        self._held.clear()
+        self._latest.clear()
+        self._heard.clear()
+        return held
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadOutcome:
+    """What the stage writes for a story: the story with its thread (to ``stories.enriched``), or
+    its notice when it is a translation routed to ``stories.duplicates``; and its thread's summary
+    (to ``stories.threads``), None once the thread has expired."""
+
+    story: EnrichedStory
+    notice: DuplicateNotice | None
+    summary: ThreadSummary | None
+    decision: Decision
+
+
+def with_thread(story: EnrichedStory, decision: Decision) -> EnrichedStory:
+    """``story`` with ``enrichment.thread`` and ``enrichment.dedup.translation_of`` from ``decision``."""
+    enrichment = story.enrichment
+    dedup = replace(enrichment.dedup, translation_of=decision.translation_of)
+    return EnrichedStory(story.item, replace(enrichment, thread=decision.thread, dedup=dedup))
+
+
+def summary_record(summary: Mapping[str, Any]) -> ThreadSummary:
+    """The ``stories.threads`` record of a summary kept by :func:`agents.threads.assign`."""
+    ranked = sorted(summary["entities"].items(), key=lambda item: (-item[1], item[0]))[:SUMMARY_ENTITIES]
+    return ThreadSummary(
+        id=str(summary["id"]),
+        first=StoryRef.from_dict(summary["first"]),
+        first_seen=float(summary["first_seen"]),
+        last_seen=float(summary["last_seen"]),
+        size=int(summary["size"]),
+        languages={str(code): int(count) for code, count in sorted(summary["languages"].items())},
+        entities=[ThreadEntity(str(name), int(count)) for name, count in ranked],
+        members=[ThreadMember(str(m["uri"]), m.get("version"), str(m["language"])) for m in summary["members"]],
+    )
+
+
+def translation_notice(story: EnrichedStory) -> DuplicateNotice | None:
+    """The ``stories.duplicates`` notice of a story flagged as a translation (kind ``translation``,
+    ``duplicate_of`` its original), None when it is not one."""
+    enrichment = story.enrichment
+    original = enrichment.dedup.translation_of
+    if original is None:
+        return None
+    return DuplicateNotice(
+        uri=story.item["uri"],
+        version=story.item.get("version"),
+        kind="translation",
+        duplicate_of=StoryRef(original.uri, original.version),
+        similarity=original.similarity,
+        detected_at=enrichment.received_at,
+        source=enrichment.source,
+        idempotency_key=enrichment.idempotency_key,
+    )
+
+
+def thread_outcome(
+    story: EnrichedStory, decision: Decision, state: Any, translations_are_duplicates: bool
+) -> ThreadOutcome:
+    """What to write for ``story`` once :func:`agents.threads.assign` gave ``decision`` with ``state``."""
+    threaded = with_thread(story, decision)
+    summary = thread_summary(state, decision.thread.id)
+    notice = translation_notice(threaded) if translations_are_duplicates else None
+    return ThreadOutcome(threaded, notice, None if summary is None else summary_record(summary), decision)
+
+
+def crosses_languages(outcome: ThreadOutcome) -> bool:
+    """Whether the story is the first of its language to join a thread opened in another one."""
+    summary, language = outcome.summary, outcome.story.enrichment.language.code
+    return summary is not None and summary.size > 1 and summary.languages.get(language) == 1
+
+
+__all__ = [
+    "OrderBuffer",
+    "ThreadOutcome",
+    "arrival_order",
+    "crosses_languages",
+    "summary_record",
+    "thread_outcome",
+    "translation_notice",
+    "with_thread",
+]
