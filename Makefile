@@ -60,6 +60,8 @@ run: install
 	$(BIN)/wirestream produce samples/stories.jsonl $(LOCAL)/seed.jsonl --partition 0
 	@echo "--- output topics (one line per record; full JSON: $(BIN)/wirestream consume) ---"
 	$(BIN)/wirestream consume --summary --expect $$(cat samples/stories.jsonl $(LOCAL)/seed.jsonl | grep -c .) --timeout 120
+	@echo "--- threads (stories.threads: the last summary of each thread) ---"
+	$(BIN)/wirestream consume --topic $${WIRESTREAM_TOPIC_THREADS:-stories.threads} --summary --latest --idle 3
 	@echo "--- metrics: http://127.0.0.1:$(WEB_PORT)/metrics   health: /healthz /readyz ---"
 	@curl -fs http://127.0.0.1:$(WEB_PORT)/metrics | grep -E '^wirestream_(stories_emitted|duplicates|dead_letters)_total' || true
 	@echo "worker and broker keep running; stop them with: make stop"

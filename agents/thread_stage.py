@@ -3,8 +3,8 @@
 The stage sees every language, so it reads one partition that the entity agents of every
 ``stories.unique`` partition (its **lanes**) write to. Lanes finish their stories at their own pace,
 so :class:`OrderBuffer` puts the stories back in arrival order before they are decided: a story is
-released once every lane has delivered a story that comes after it, or once a lane that could still
-hold an earlier one has been silent for the bounded wait (docs/architecture.md, "Threads").
+released once every lane has delivered a story that comes after it, or after a bounded wait
+(docs/architecture.md, "Threads").
 :func:`thread_outcome` turns a decision into the records the stage writes.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from agents.threads import SUMMARY_ENTITIES, Decision, thread_summary
+from agents.threads import SUMMARY_ENTITIES, Decision, ThreadIndex, thread_summary
 from schemas.records import (
     DuplicateNotice,
     EnrichedStory,
@@ -51,21 +51,20 @@ class OrderBuffer(Generic[T]):
 
     Each lane is expected to deliver in key order (a ``stories.unique`` partition is read in order
     by one entity agent). An item is released when every lane has delivered an item with a key at
-    least its own, so no lane can still bring an earlier one; a lane silent for ``wait_seconds``
-    (by the ``now`` the caller passes, a monotonic clock) no longer holds the others back. Only then,
-    or when a lane delivers out of key order, or past ``max_held`` items, can the order released
-    depend on timing. An item whose key is below the last one released comes out at once (late)."""
+    least its own, so no lane can still bring an earlier one, or once it has been held
+    ``wait_seconds`` (by the ``now`` the caller passes, a monotonic clock): a silent lane holds
+    nothing back longer than that. Only past that wait, when a lane delivers out of key order, or
+    past ``max_held`` items, can the order released depend on timing. An item whose key is below
+    the last one released comes out at once and is counted in ``late``."""
 
     lanes: int
     wait_seconds: float
-    started: float
     max_held: int = MAX_HELD
-    _held: list[tuple[Any, int, T]] = field(default_factory=list)
-    _latest: dict[int, Any] = field(default_factory=dict)  # newest key each lane delivered
-    _heard: dict[int, float] = field(default_factory=dict)  # when each lane last delivered
+    late: int = 0
+    _held: list[tuple[Any, int, float, T]] = field(default_factory=list)  # key, arrival count, held since, item
+    _latest: dict[int, Any] = field(default_factory=dict)  # the newest key each lane delivered
     _count: int = 0
     _released: Any = None
-    late: int = 0
 
     def __len__(self) -> int:
         return len(self._held)
@@ -75,54 +74,35 @@ class OrderBuffer(Generic[T]):
         latest = self._latest.get(lane)
         if latest is None or key > latest:
             self._latest[lane] = key
-        self._heard[lane] = now
         self._count += 1
-        heapq.heappush(self._held, (key, self._count, item))
+        heapq.heappush(self._held, (key, self._count, now, item))
 
-    def release(self, now: float, everything: bool = False) -> list[T]:
-        """The held items that can go now (all of them with ``everything``), in key order."""
+    def release(self, now: float) -> list[T]:
+        """The held items that can go now, in key order."""
         released: list[T] = []
         while self._held:
-            key = self._held[0][0]
-            if not (everything or len(self._held) > self.max_held or self._clear(key, now)):
+            key, _, since, _ = self._held[0]
+            if not (len(self._held) > self.max_held or self._clear(key, since, now)):
                 break
             if self._released is not None and key < self._released:
                 self.late += 1
             else:
                 self._released = key
-            released.append(heapq.heappop(self._held)[2])
+            released.append(heapq.heappop(self._held)[3])
         return released
 
-    def _clear(self, key: Any, now: float) -> bool:
-        """Whether no lane can still deliver an item before ``key``."""
-        if self._released is not None and key < self._released:
+    def _clear(self, key: Any, since: float, now: float) -> bool:
+        """Whether the item of ``key``, held since ``since``, can go: no lane can still bring an
+        earlier one, or it waited long enough, or a later one went already."""
+        if now - since >= self.wait_seconds or (self._released is not None and key < self._released):
             return True
-        for lane in range(self.lanes):
-            latest = self._latest.get(lane)
-            if latest is not None and latest >= key:
-                continue
-            if now - self._heard.get(lane, self.started) < self.wait_seconds:
-                return False
-        return True
-
-    def next_deadline(self, now: float) -> float | None:
-        """Seconds until a silent lane stops holding the earliest item back (None when nothing is held)."""
-        if not self._held:
-            return None
-        key = self._held[0][0]
-        waits = [
-            self._heard.get(lane, self.started) + self.wait_seconds - now
-            for lane in range(self.lanes)
-            if (latest := self._latest.get(lane)) is None or latest < key
-        ]
-        return max(0.0, max(waits, default=0.0))
+        return all((latest := self._latest.get(lane)) is not None and latest >= key for lane in range(self.lanes))
 
     def clear(self) -> list[T]:
-        """Forget every held item and lane (partition revoked); returns what was held."""
-        held = [entry[2] for entry in sorted(self._held)]
+        """Forget every held item and lane (partition revoked); returns what was held, in key order."""
+        held = [entry[3] for entry in sorted(self._held, key=lambda entry: entry[:2])]
         self._held.clear()
         self._latest.clear()
-        self._heard.clear()
         return held
 
 
@@ -189,6 +169,12 @@ def thread_outcome(
     return ThreadOutcome(threaded, notice, None if summary is None else summary_record(summary), decision)
 
 
+def open_threads(index: ThreadIndex) -> int:
+    """Threads with at least one story in the window of ``index``."""
+    live = len(index)
+    return len(set(index.threads[len(index.threads) - live :])) if live else 0
+
+
 def crosses_languages(outcome: ThreadOutcome) -> bool:
     """Whether the story is the first of its language to join a thread opened in another one."""
     summary, language = outcome.summary, outcome.story.enrichment.language.code
@@ -200,6 +186,7 @@ __all__ = [
     "ThreadOutcome",
     "arrival_order",
     "crosses_languages",
+    "open_threads",
     "summary_record",
     "thread_outcome",
     "translation_notice",

@@ -16,7 +16,7 @@ from typing import Any, Literal
 EntityType = Literal["PER", "ORG", "LOC", "MISC"]
 DuplicateKind = Literal["exact", "near", "stale", "translation"]
 DedupStatus = Literal["new", "update"]
-Stage = Literal["validate", "clean", "language", "dedup", "entities", "emit"]
+Stage = Literal["validate", "clean", "language", "dedup", "entities", "threads", "emit"]
 #: Why a stage refused a story (``StageError.error_type``, a dead letter's ``error.type``); each is
 #: described in ``agents.failures.errors.ERROR_TYPES``. A dead letter of a failure no stage foresaw (a bug)
 #: carries the exception's class name instead.

@@ -1,4 +1,4 @@
-"""The three Faust agents: each reads a topic, calls its stage on the wiring's :class:`Pipeline`,
+"""The four Faust agents: each reads a topic, calls its stage on the wiring's :class:`Pipeline`,
 sends what it returns.
 
 The stage functions live in ``agents/`` and know nothing of Faust or Kafka; this module is the glue.
@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agents.failures.dead_letter import dead_letter
+from agents.thread_stage import OrderBuffer, arrival_order, crosses_languages, open_threads
 from schemas.codec import decode
 from schemas.ninjs import item_versioncreated
-from schemas.records import DeadLetter, DuplicateNotice, KafkaSource, Stage, StoryInFlight
+from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, KafkaSource, Stage, StoryInFlight
+from streams.faust_patches import in_event
 
 if TYPE_CHECKING:
     from faust.types import EventT, StreamT
@@ -25,10 +27,11 @@ T = TypeVar("T")
 
 
 def register(wiring: Wiring) -> None:
-    """Add the clean, dedup and entities agents to the wiring's app."""
+    """Add the clean, dedup, entities and threads agents to the wiring's app."""
     register_clean(wiring)
     register_dedup(wiring)
     register_entities(wiring)
+    register_threads(wiring)
 
 
 async def _or_dead_letter(
@@ -119,7 +122,8 @@ def register_dedup(wiring: Wiring) -> None:
 
 
 def register_entities(wiring: Wiring) -> None:
-    """Add the entities agent: ``stories.unique`` → ``stories.enriched``."""
+    """Add the entities agent: ``stories.unique`` → ``stories.tagged`` (one partition; each record
+    says which ``stories.unique`` partition, its lane, it came from)."""
     app, topics, metrics, pipeline = wiring.app, wiring.topics, wiring.metrics, wiring.pipeline
 
     async def handle(event: EventT[bytes]) -> None:
@@ -139,14 +143,138 @@ def register_entities(wiring: Wiring) -> None:
             metrics.observe_stages(outcome.enrichment.timings, ("entities",))
             metrics.entities(outcome.enrichment.entities)
             await wiring.send(
-                topics.enriched,
+                topics.tagged,
                 outcome.item["uri"],
                 outcome,
-                received_at=outcome.enrichment.received_at,
-                versioncreated=item_versioncreated(outcome.item),
                 idempotency_key=outcome.enrichment.idempotency_key,
+                headers={LANE_HEADER: str(source.partition).encode()},
             )
 
     @app.agent(topics.unique, name="entities")
     async def entities_agent(stream: StreamT[bytes]) -> None:
         await wiring.consume(stream, handle, "entities")
+
+
+#: The header of a ``stories.tagged`` record that names its lane: the ``stories.unique`` partition
+#: whose entity agent sent it.
+LANE_HEADER = "wirestream-lane"
+#: How often the thread stage looks for held stories whose silent lanes waited long enough.
+RELEASE_INTERVAL_SECONDS = 0.05
+
+
+def register_threads(wiring: Wiring) -> None:
+    """Add the threads agent: ``stories.tagged`` (one partition) → ``stories.enriched``,
+    ``stories.threads`` and, with ``WIRESTREAM_TRANSLATIONS=duplicate``, ``stories.duplicates``.
+
+    Stories wait in an :class:`~agents.thread_stage.OrderBuffer` until no lane can bring an earlier
+    one; a held story's event stays unacknowledged (uncommitted) until the story is decided and
+    sent. The ``threads`` table (changelog-backed, one partition) is the stage's state; its index is
+    rebuilt from the table's journal whenever the table has been recovered after an assignment."""
+    app, topics, metrics, pipeline, settings = (
+        wiring.app,
+        wiring.topics,
+        wiring.metrics,
+        wiring.pipeline,
+        wiring.settings,
+    )
+    table = wiring.threads_table
+    index = pipeline.thread_index()
+    order: OrderBuffer[tuple[EventT[bytes], EnrichedStory]] = OrderBuffer(
+        lanes=settings.partitions, wait_seconds=settings.threads_order_wait_seconds
+    )
+    held: dict[int, list[EventT[bytes]]] = {}  # offset → its events (a record fetched again joins its first)
+    deciding = asyncio.Lock()
+    streams: list[StreamT[bytes]] = []  # the agent's stream, which acknowledges the events it took
+    late_counted = 0
+
+    def forget_held() -> None:
+        # What was held is unacknowledged: it comes again from the committed offset.
+        order.clear()
+        held.clear()
+
+    @table.on_recover  # type: ignore[untyped-decorator]
+    async def rebuild_index() -> None:
+        # As dedup's: in a thread, and the agent does not run until this has finished.
+        await asyncio.to_thread(lambda: index.rebuild(table.items()))
+        forget_held()
+        metrics.thread_index(index.nbytes(), len(index), open_threads(index))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def drop_held(sender: Any, revoked: Any = None, **kwargs: Any) -> None:
+        forget_held()
+
+    async def decide(event: EventT[bytes], story: EnrichedStory) -> None:
+        payload, source = wiring.payload_and_source(event)
+        with in_event(event):
+            outcome = await _or_dead_letter(
+                wiring, "threads", payload, source, lambda: pipeline.thread(story, table, index)
+            )
+        if outcome is None:
+            return
+        decision, threaded = outcome.decision, outcome.story
+        metrics.threaded(decision.thread.size, crosses_languages(outcome), decision.translation_of is not None)
+        if outcome.summary is not None:
+            await wiring.send(topics.threads, outcome.summary.id, outcome.summary)
+        notice = outcome.notice
+        if notice is not None:
+            metrics.duplicate(notice.kind)
+        await wiring.send(
+            topics.enriched if notice is None else topics.duplicates,
+            threaded.item["uri"],
+            threaded if notice is None else notice,
+            received_at=threaded.enrichment.received_at,
+            versioncreated=item_versioncreated(threaded.item),
+            idempotency_key=threaded.enrichment.idempotency_key,
+        )
+
+    async def release() -> None:
+        """Decide, send and acknowledge the held stories that can go now, in arrival order."""
+        nonlocal late_counted
+        async with deciding:
+            for event, story in order.release(time.monotonic()):
+                try:
+                    await decide(event, story)
+                except Exception as error:  # noqa: BLE001 - as in Wiring.consume: dead-letter it, go on
+                    await wiring.contain(error, event, "threads")
+                for taken in held.pop(event.message.offset, [event]):
+                    await streams[0].ack(taken)
+            metrics.threads_held.set(len(order))
+            metrics.threads_late_total.inc(order.late - late_counted)
+            late_counted = order.late
+
+    async def hold(event: EventT[bytes]) -> None:
+        payload, source = wiring.receive(event)
+        story = await _or_dead_letter(
+            wiring, "threads", payload, source, lambda: EnrichedStory.from_dict(decode(payload))
+        )
+        if story is None:
+            await streams[0].ack(event)
+            return
+        lane = int(dict(event.headers or {}).get(LANE_HEADER, b"0"))
+        async with deciding:
+            again = held.get(event.message.offset)
+            if again is not None:
+                again.append(event)
+                return
+            held[event.message.offset] = [event]
+            order.add((event, story), arrival_order(story), lane, time.monotonic())
+        await release()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def release_after_wait() -> None:
+        # A loop, not an app.timer: a release that sends for longer than the interval is normal,
+        # and a timer would log each one as overlapping.
+        while True:  # cancelled when the app stops
+            await asyncio.sleep(RELEASE_INTERVAL_SECONDS)
+            if len(order):
+                await release()
+
+    @app.timer(5.0)  # type: ignore[untyped-decorator]
+    async def refresh_index_gauges() -> None:
+        metrics.thread_index(index.nbytes(), len(index), open_threads(index))
+
+    @app.agent(topics.tagged, name="threads")
+    async def threads_agent(stream: StreamT[bytes]) -> None:
+        manual: StreamT[bytes] = cast(Any, stream).noack()  # acknowledged by hand, once decided
+        streams[:] = [manual]
+        await wiring.consume(manual, hold, "threads", acknowledged=False)

@@ -1,4 +1,4 @@
-"""The Faust app: topics, the dedup table, the agents of ``streams/agents.py`` and the web views.
+"""The Faust app: topics, the dedup and threads tables, the agents of ``streams/agents.py`` and the web views.
 
 ``create_app(settings)`` builds a fresh app (tests build several with other settings); the
 worker command (``wirestream worker``) runs the one built from the environment.
@@ -33,8 +33,10 @@ class Topics:
     raw: TopicT
     clean: TopicT
     unique: TopicT
+    tagged: TopicT
     enriched: TopicT
     duplicates: TopicT
+    threads: TopicT
     deadletter: TopicT
 
 
@@ -87,25 +89,31 @@ log = logging.getLogger("wirestream.agents")
 
 @dataclass(slots=True)
 class Wiring:
-    """Everything an agent needs: the app, settings, topics, metrics, the dedup table and the pipeline."""
+    """Everything an agent needs: the app, settings, topics, metrics, the tables and the pipeline."""
 
     app: faust.App
     settings: Settings
     topics: Topics
     metrics: Metrics
     dedup_table: Any
+    threads_table: Any
     pipeline: Pipeline
     readiness: Readiness
     delivered: Delivered = field(default_factory=Delivered)
 
     def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
         """Count a consumed message; return its value bytes and its coordinates."""
+        self.metrics.received(event.message.topic)
+        return self.payload_and_source(event)
+
+    @staticmethod
+    def payload_and_source(event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
+        """A message's value bytes and its coordinates."""
         message = event.message
-        self.metrics.received(message.topic)
         payload = message.value if isinstance(message.value, bytes) else b""
         return payload, KafkaSource(message.topic, message.partition, message.offset)
 
-    async def consume(self, stream: StreamT[bytes], handle: Handler, stage: Stage) -> None:
+    async def consume(self, stream: StreamT[bytes], handle: Handler, stage: Stage, acknowledged: bool = True) -> None:
         """Feed the stream's events to ``handle`` one at a time, counting the one in flight.
 
         A failure ``handle`` did not turn into a dead letter itself (a bug, a record Kafka refuses)
@@ -117,6 +125,10 @@ class Wiring:
         first stops the flow of events, waits until ``in_flight`` is zero, and only then stops
         the agents. Events fetched but not handled are never acknowledged and are read again by
         whichever worker gets their partition next.
+
+        With ``acknowledged=False`` (a stream of manual acknowledgements, ``stream.noack()``),
+        ``handle`` acknowledges what it has finished itself, and an event it failed on is
+        acknowledged here once dead-lettered.
         """
         state = self.readiness
         async for event in stream.events():
@@ -124,20 +136,23 @@ class Wiring:
             try:
                 await handle(event)
             except Exception as error:  # noqa: BLE001 - a story that breaks the stage must not stop the agent
-                await self._contain(error, event, stage)
+                await self.contain(error, event, stage)
+                if not acknowledged:
+                    await stream.ack(event)
             finally:
                 state.in_flight -= 1
-            if state.draining:
+            if state.draining and not acknowledged:
+                await asyncio.Event().wait()  # held stories are acknowledged as they are decided
+            elif state.draining:
                 # Acknowledge the story just finished before parking: Faust's stop waits for
                 # every event taken to be acknowledged before it cancels the agents, so an
                 # event held here would block the stop until the grace period runs out.
                 await stream.ack(event)
                 await asyncio.Event().wait()  # take nothing more; the stop cancels this wait
 
-    async def _contain(self, error: Exception, event: EventT[bytes], stage: Stage) -> None:
-        message = event.message
-        payload = message.value if isinstance(message.value, bytes) else b""
-        source = KafkaSource(message.topic, message.partition, message.offset)
+    async def contain(self, error: Exception, event: EventT[bytes], stage: Stage) -> None:
+        """Dead-letter the event a failure escaped its stage on (see :meth:`consume`)."""
+        payload, source = self.payload_and_source(event)
         log.error(
             "story failed outside its stage, dead-lettering it",
             exc_info=error,
@@ -160,15 +175,17 @@ class Wiring:
         received_at: float | None = None,
         versioncreated: str | None = None,
         idempotency_key: str | None = None,
+        headers: dict[str, bytes] | None = None,
     ) -> None:
-        """Encode ``record`` as JSON and send it; counts it, its latency since arrival on the raw
-        topic and its age since ``versioncreated``. A record whose ``idempotency_key`` this process
-        already delivered to ``topic`` is not sent again (see :class:`Delivered`)."""
+        """Encode ``record`` as JSON and send it (with ``headers``); counts it, its latency since
+        arrival on the raw topic and its age since ``versioncreated``. A record whose
+        ``idempotency_key`` this process already delivered to ``topic`` is not sent again (see
+        :class:`Delivered`)."""
         name = topic.get_topic_name()
         if idempotency_key is not None and (name, idempotency_key) in self.delivered:
             self.metrics.copy_dropped(name)
             return
-        sent = await topic.send(key=key.encode("utf-8"), value=encode(record))
+        sent = await topic.send(key=key.encode("utf-8"), value=encode(record), headers=headers)
         if idempotency_key is not None:
             # A future already (Faust's FutureMessage); ensure_future only gives it its type.
             asyncio.ensure_future(sent).add_done_callback(lambda done: self._delivered(done, name, idempotency_key))
@@ -242,17 +259,19 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wiring:
         raw=_topic(app, settings.topic_raw, n),
         clean=_topic(app, settings.topic_clean, n),
         unique=_topic(app, settings.topic_unique, n),
+        tagged=_topic(app, settings.topic_tagged, 1),
         enriched=_topic(app, settings.topic_enriched, n),
         duplicates=_topic(app, settings.topic_duplicates, outputs),
+        threads=_topic(app, settings.topic_threads, outputs),
         deadletter=_topic(app, settings.topic_deadletter, outputs),
     )
-    table = app.Table("dedup", default=None, partitions=n)
     wiring = Wiring(
         app=app,
         settings=settings,
         topics=topics,
         metrics=Metrics(),
-        dedup_table=table,
+        dedup_table=app.Table("dedup", default=None, partitions=n),
+        threads_table=app.Table("threads", default=None, partitions=1),
         pipeline=pipeline or Pipeline(settings),
         readiness=Readiness(),
     )

@@ -131,6 +131,12 @@ def cmd_consume(args: argparse.Namespace) -> int:
     settings = _settings()
     topics = args.topic or [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
     records = _with_kafka(settings, lambda kafka: consume(kafka, topics, args.expect, args.timeout, args.idle))
+    if args.latest:
+        records = list(
+            {
+                (topic, record.get("id", index)): (topic, record) for index, (topic, record) in enumerate(records)
+            }.values()
+        )
     for topic, record in records:
         if args.summary:
             print(_summary(topic, record))
@@ -146,9 +152,22 @@ def _summary(topic: str, record: dict[str, object]) -> str:
         headline = (item.get("headlines") or [{"value": ""}])[0]["value"]
         names = [e["name"] for key in ("people", "organisations", "places") for e in item.get(key, [])]
         status = enrichment["dedup"]["status"]
+        thread = enrichment.get("thread") or {}
+        translation = enrichment["dedup"].get("translation_of")
+        translates = f"  translation of {translation['uri']}" if translation else ""
         return (
             f"[{topic}] {item.get('language', '?')} {status:6} {item['uri']}  {headline[:60]!r}  entities={names[:6]}"
+            f"  {thread.get('id', 'no thread')} ({thread.get('size', 0)}: {','.join(thread.get('languages', []))})"
+            f"{translates}"
         )
+    if "members" in record:
+        members = record["members"]
+        languages = record["languages"]
+        assert isinstance(members, list) and isinstance(languages, dict)
+        uris = ", ".join(
+            f"{m['uri']}{' v' + m['version'] if m.get('version') else ''} ({m['language']})" for m in members
+        )
+        return f"[{topic}] {record['id']} {record['size']} stories in {','.join(sorted(languages))}: {uris}"
     if "duplicate_of" in record:
         original = record["duplicate_of"]
         assert isinstance(original, dict)
@@ -213,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     consume.add_argument("--timeout", type=float, default=30.0, help="stop after this many seconds")
     consume.add_argument("--idle", type=float, default=5.0, help="stop after this many seconds with nothing new")
     consume.add_argument("--summary", action="store_true", help="one human-readable line per record")
+    consume.add_argument(
+        "--latest", action="store_true", help="only the last record of each thread (what stories.threads compacts to)"
+    )
     consume.set_defaults(func=cmd_consume)
 
     enrich = sub.add_parser("enrich", help="run the pipeline offline over files")

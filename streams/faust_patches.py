@@ -7,7 +7,9 @@ each fixes and what leaving Faust would touch):
 - :func:`guard_seek`: the seek after an assignment runs with the fetcher and the agents stopped;
 - :func:`commit_only_handled`: an offset is committed only once every earlier one was handled;
 - :func:`commit_before_revoke`: what a revoked partition handled is committed before it goes;
-- the graceful stop (:class:`streams.worker.GracefulWorker`) hooks ``mode.Worker._schedule_shutdown``.
+- the graceful stop (:class:`streams.worker.GracefulWorker`) hooks ``mode.Worker._schedule_shutdown``;
+- :func:`in_event`: a table written outside the agent's loop (the thread stage's held stories)
+  writes its changelog as if the story's own event were being handled.
 
 They reach into attributes that can change in any release, so :func:`check_faust` runs before the
 worker starts: it refuses to start (:class:`FaustPatchError`, one line) unless the installed Faust
@@ -17,11 +19,16 @@ and aiokafka are the pinned versions and every attribute patched or read is ther
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import weakref
+from collections.abc import Iterator
+from contextvars import ContextVar
 from importlib import metadata
 from typing import Any
 
 import faust
+import faust.streams
 import mode
 from aiokafka import AIOKafkaConsumer
 from faust.transport.consumer import Consumer as FaustConsumer
@@ -75,6 +82,8 @@ def check_faust() -> None:
     for owner, name in PATCHED_METHODS:
         if not callable(vars(owner).get(name)):  # its own, not an abstract one of a base class
             raise FaustPatchError(f"{_name(owner)}.{name} is gone: streams/faust_patches.py cannot patch it")
+    if not isinstance(getattr(faust.streams, "_current_event", None), ContextVar):
+        raise FaustPatchError("faust.streams._current_event is gone: streams/faust_patches.py cannot set it")
 
 
 def _name(owner: type) -> str:
@@ -252,3 +261,17 @@ def commit_before_revoke(app: faust.App, timeout: float) -> None:
 
     setattr(consumer, "commit_and_end_transactions", commit_everything_handled)  # noqa: B010
     setattr(consumer, "on_partitions_revoked", on_partitions_revoked)  # noqa: B010 - instance override
+
+
+@contextlib.contextmanager
+def in_event(event: Any) -> Iterator[None]:
+    """Run the block as if Faust were handling ``event``: a table written in it sends its changelog
+    to the partition of ``event``, as Faust does inside an agent's loop (outside one it refuses).
+
+    The thread stage decides a story after its event has gone by: when a later event, or its
+    timer, releases it from the arrival-order buffer."""
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)

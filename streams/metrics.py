@@ -27,6 +27,7 @@ LAG_REFRESH_SECONDS = 5.0
 STAGE_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 )  # fmt: skip
+THREAD_SIZE_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100, 250, 1000)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 _KEY_LIBRARIES = (
     "faust-streaming",
@@ -108,6 +109,39 @@ class Metrics:
         self.dedup_index_stories = Gauge(
             "wirestream_dedup_index_stories", "Stories in this worker's near-duplicate indexes.", registry=r
         )
+        self.threads_open = Gauge(
+            "wirestream_threads_open", "Threads with a story in the window, in this worker's thread index.", registry=r
+        )
+        self.thread_size = Histogram(
+            "wirestream_thread_size_stories", "Stories in the thread a story joined or opened, at assignment.",
+            buckets=THREAD_SIZE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.cross_language_joins_total = Counter(
+            "wirestream_thread_cross_language_joins_total",
+            "Stories that were the first of their language to join a thread opened in another one.",
+            registry=r,
+        )
+        self.translations_total = Counter(
+            "wirestream_translations_total",
+            "Stories flagged as translating an earlier story of another language (enrichment.dedup.translation_of).",
+            registry=r,
+        )
+        self.threads_held = Gauge(
+            "wirestream_threads_held_stories",
+            "Stories the thread stage holds until every partition has shown a later one (or the wait ran out).",
+            registry=r,
+        )
+        self.threads_late_total = Counter(
+            "wirestream_threads_late_total",
+            "Stories that reached the thread stage after a later one was decided: their order depended on timing.",
+            registry=r,
+        )
+        self.thread_index_stories = Gauge(
+            "wirestream_thread_index_stories", "Stories in the window of this worker's thread index.", registry=r
+        )
+        self.thread_index_bytes = Gauge(
+            "wirestream_thread_index_bytes", "Memory held by this worker's thread index.", registry=r
+        )
         self.model_load_seconds = Gauge(
             "wirestream_model_load_seconds", "Time to load each NER model.", ["language"], registry=r
         )
@@ -142,6 +176,19 @@ class Metrics:
     def dedup_index(self, nbytes: int, stories: int) -> None:
         self.dedup_index_bytes.set(nbytes)
         self.dedup_index_stories.set(stories)
+
+    def threaded(self, size: int, cross_language: bool, translation: bool) -> None:
+        """Count a story's thread assignment."""
+        self.thread_size.observe(size)
+        if cross_language:
+            self.cross_language_joins_total.inc()
+        if translation:
+            self.translations_total.inc()
+
+    def thread_index(self, nbytes: int, stories: int, threads: int) -> None:
+        self.thread_index_bytes.set(nbytes)
+        self.thread_index_stories.set(stories)
+        self.threads_open.set(threads)
 
     def update(self) -> None:
         self.updates_total.inc()

@@ -66,8 +66,8 @@ class Stages:
     prepare: PrepareStage = prepare
     deduplicate: DedupStage = deduplicate
     enrich: EnrichStage = enrich_or_dead_letter
-    assign: ThreadStage = assign
     load_models: Callable[[Settings], dict[str, float]] = load_models
+    assign: ThreadStage = assign
 
 
 @dataclass(frozen=True, slots=True)

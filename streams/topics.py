@@ -34,7 +34,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic the pipeline needs.
 
     The dedup changelog is compacted and has the partitions of ``stories.clean``: Faust
-    writes a table update to the changelog partition of the event being processed. Every topic
+    writes a table update to the changelog partition of the event being processed. The thread
+    stage sees every language, so ``stories.tagged`` and the threads changelog have one partition;
+    ``stories.threads`` is compacted (a thread's newest summary replaces the others). Every topic
     takes records up to ``settings.max_record_bytes`` (the broker's default is 1 MiB, less than
     a story at ``max_payload_bytes`` once cleaned).
     """
@@ -44,10 +46,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_raw, n, dict(sized)),
         TopicSpec(settings.topic_clean, n, dict(sized)),
         TopicSpec(settings.topic_unique, n, dict(sized)),
+        TopicSpec(settings.topic_tagged, 1, dict(sized)),
         TopicSpec(settings.topic_enriched, n, dict(sized)),
         TopicSpec(settings.topic_duplicates, settings.output_partitions, dict(sized)),
+        TopicSpec(settings.topic_threads, settings.output_partitions, {"cleanup.policy": "compact", **sized}),
         TopicSpec(settings.topic_deadletter, settings.output_partitions, dict(sized)),
         TopicSpec(settings.dedup_changelog_topic, n, {"cleanup.policy": "compact", **sized}),
+        TopicSpec(settings.threads_changelog_topic, 1, {"cleanup.policy": "compact", **sized}),
     ]
 
 

@@ -86,7 +86,7 @@ async def test_dedup_agent_passes_new_and_flags_copy(wiring: Any) -> None:
     assert (notice.uri, notice.kind, notice.duplicate_of.uri) == ("urn:b", "exact", "urn:a")
 
 
-async def test_entities_agent_emits_enriched_story(wiring: Any) -> None:
+async def test_entities_agent_sends_the_tagged_story_to_the_thread_stage(wiring: Any) -> None:
     w, sent = wiring
     from agents.clean import prepare
     from schemas.records import KafkaSource
@@ -103,8 +103,8 @@ async def test_entities_agent_emits_enriched_story(wiring: Any) -> None:
                 break
             await asyncio.sleep(0.05)
     [(topic, _key, record)] = sent
-    assert topic == w.settings.topic_enriched
-    assert isinstance(record, EnrichedStory)
+    assert topic == w.settings.topic_tagged
+    assert isinstance(record, EnrichedStory) and record.enrichment.thread is None
     assert record.item["language"] == "fr"
     assert any(place["name"] == "Paris" for place in record.item.get("places", []))
 
@@ -134,6 +134,41 @@ async def test_a_story_kafka_refuses_is_dead_lettered_and_the_agent_goes_on(
     assert (letter.error.stage, letter.error.type) == ("clean", "MessageSizeTooLargeError")
     assert orjson.loads(letter.payload)["uri"] == "urn:test:fr-1"
     assert sent[2][2].story.uri == "urn:test:fr-2"
+
+
+@pytest.mark.parametrize("translations", ["pass", "duplicate"])
+async def test_threads_agent_threads_a_translation_with_its_original(
+    translations: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no wait for silent lanes each story is decided as it comes; the translation joins its
+    original's thread, is flagged, and with WIRESTREAM_TRANSLATIONS=duplicate goes to the duplicates."""
+    from tests.unit.test_threads import ENGLISH, FRENCH, story
+
+    sent: list[tuple[str, str, Any]] = []
+
+    async def record_send(self: Wiring, topic: Any, key: str, record: Any, **timing: Any) -> None:
+        sent.append((topic.get_topic_name(), key, record))
+
+    monkeypatch.setattr(Wiring, "send", record_send)
+    settings = Settings(store="memory://", app_id="wirestream-agent-tests", threads_order_wait_seconds=0.0)
+    w = create_app(settings.with_overrides(translations=translations))
+    w.app.loop = asyncio.get_running_loop()
+    w.app.finalize()
+    async with w.app.agents["threads"].test_context() as agent:
+        for line, (uri, text, language) in enumerate([("urn:en", ENGLISH, "en"), ("urn:fr", FRENCH, "fr")]):
+            await agent.put(value=encode(story(uri, text, language, 1000.0 + line, line)), key=uri.encode())
+    threads, enriched, duplicates = (w.settings.topic_threads, w.settings.topic_enriched, w.settings.topic_duplicates)
+    second = duplicates if translations == "duplicate" else enriched
+    assert [topic for topic, _, _ in sent] == [threads, enriched, threads, second]
+    english, summary, french = sent[1][2], sent[2][2], sent[3][2]
+    assert english.enrichment.thread.size == 1 and english.enrichment.dedup.translation_of is None
+    assert (sent[2][1], summary.size, summary.languages) == (english.enrichment.thread.id, 2, {"en": 1, "fr": 1})
+    if translations == "pass":
+        assert french.enrichment.thread.id == english.enrichment.thread.id
+        assert french.enrichment.dedup.translation_of.uri == "urn:en"
+    else:
+        assert isinstance(french, DuplicateNotice)
+        assert (french.kind, french.duplicate_of.uri) == ("translation", "urn:en")
 
 
 def test_a_long_body_is_tagged_up_to_the_bound_and_says_so() -> None:

@@ -19,7 +19,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def buffer(lanes: int = 2, wait: float = 1.0) -> OrderBuffer[str]:
-    return OrderBuffer(lanes=lanes, wait_seconds=wait, started=0.0)
+    return OrderBuffer(lanes=lanes, wait_seconds=wait)
 
 
 def test_a_story_waits_until_every_lane_has_shown_a_later_one() -> None:
@@ -41,7 +41,7 @@ def test_the_order_released_is_arrival_order_whatever_the_lanes_interleaving() -
         shuffled = sorted(range(12), key=lambda t: hash((seed, t)))
         per_lane = {lane: sorted(t for t in shuffled if lanes[t] == lane) for lane in range(3)}
         sequence = [per_lane[lanes[t]].pop(0) for t in shuffled]
-        held: OrderBuffer[int] = OrderBuffer(lanes=3, wait_seconds=5.0, started=0.0)
+        held: OrderBuffer[int] = OrderBuffer(lanes=3, wait_seconds=5.0)
         out: list[int] = []
         for step, t in enumerate(sequence):
             held.add(t, (float(t),), lanes[t], now=0.01 * step)
@@ -51,14 +51,17 @@ def test_the_order_released_is_arrival_order_whatever_the_lanes_interleaving() -
         assert held.late == 0
 
 
-def test_a_silent_lane_holds_the_others_back_only_for_the_wait() -> None:
+def test_a_silent_lane_holds_a_story_back_only_for_the_wait_from_its_arrival() -> None:
     held = buffer(wait=1.0)
-    held.add("a", (1.0,), lane=0, now=0.5)
-    assert held.release(now=0.9) == []
-    deadline = held.next_deadline(now=0.9)
-    assert deadline is not None and abs(deadline - 0.1) < 1e-9
-    assert held.release(now=1.0) == ["a"]  # lane 1 never spoke: 1 s since the buffer started
-    assert held.next_deadline(now=1.0) is None
+    held.add("a", (1.0,), lane=0, now=5.0)
+    held.add("b", (2.0,), lane=0, now=5.5)
+    assert held.release(now=5.9) == []  # lane 1 never spoke: its story may be on its way
+    assert held.release(now=6.0) == ["a"]  # held 1 s
+    assert held.release(now=6.4) == []
+    held.add("c", (3.0,), lane=1, now=6.45)
+    assert held.release(now=6.45) == ["b"]  # lane 1 is past it now
+    assert held.release(now=7.44) == []
+    assert held.release(now=7.5) == ["c"] and len(held) == 0
 
 
 def test_a_story_later_than_the_last_released_is_counted_late_and_goes_at_once() -> None:
@@ -70,7 +73,7 @@ def test_a_story_later_than_the_last_released_is_counted_late_and_goes_at_once()
 
 
 def test_the_buffer_never_holds_more_than_its_bound() -> None:
-    held: OrderBuffer[int] = OrderBuffer(lanes=2, wait_seconds=60.0, started=0.0, max_held=3)
+    held: OrderBuffer[int] = OrderBuffer(lanes=2, wait_seconds=60.0, max_held=3)
     for t in range(5):
         held.add(t, (float(t),), lane=0, now=0.0)
     assert held.release(now=0.0) == [0, 1] and len(held) == 3
