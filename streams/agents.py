@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agents.failures.dead_letter import dead_letter
-from agents.thread_stage import OrderBuffer, arrival_order, crosses_languages, open_threads
+from agents.ordering import OrderBuffer, arrival_order
+from agents.threads import ThreadIndex
 from schemas.codec import decode
 from schemas.ninjs import item_versioncreated
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, KafkaSource, Stage, StoryInFlight
@@ -155,6 +156,12 @@ def register_entities(wiring: Wiring) -> None:
         await wiring.consume(stream, handle, "entities")
 
 
+def open_threads(index: ThreadIndex) -> int:
+    """Threads with at least one story in the window of ``index``."""
+    live = len(index)
+    return len(set(index.threads[len(index.threads) - live :])) if live else 0
+
+
 #: The header of a ``stories.tagged`` record that names its lane: the ``stories.unique`` partition
 #: whose entity agent sent it.
 LANE_HEADER = "wirestream-lane"
@@ -166,7 +173,7 @@ def register_threads(wiring: Wiring) -> None:
     """Add the threads agent: ``stories.tagged`` (one partition) → ``stories.enriched``,
     ``stories.threads`` and, with ``WIRESTREAM_TRANSLATIONS=duplicate``, ``stories.duplicates``.
 
-    Stories wait in an :class:`~agents.thread_stage.OrderBuffer` until no lane can bring an earlier
+    Stories wait in an :class:`~agents.ordering.OrderBuffer` until no lane can bring an earlier
     one; a held story's event stays unacknowledged (uncommitted) until the story is decided and
     sent. The ``threads`` table (changelog-backed, one partition) is the stage's state; its index is
     rebuilt from the table's journal whenever the table has been recovered after an assignment."""
@@ -211,8 +218,9 @@ def register_threads(wiring: Wiring) -> None:
             )
         if outcome is None:
             return
-        decision, threaded = outcome.decision, outcome.story
-        metrics.threaded(decision.thread.size, crosses_languages(outcome), decision.translation_of is not None)
+        threaded = outcome.story
+        thread, translation = threaded.enrichment.thread, threaded.enrichment.dedup.translation_of
+        metrics.threaded(thread.size if thread else 0, outcome.crosses_languages, translation is not None)
         if outcome.summary is not None:
             await wiring.send(topics.threads, outcome.summary.id, outcome.summary)
         notice = outcome.notice

@@ -20,9 +20,9 @@ from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
 from agents.ner.heap import freeze_startup_objects
 from agents.ner.models import model_key
-from agents.thread_stage import ThreadOutcome, thread_outcome
-from agents.threads import Decision, ThreadIndex, ThreadSettings, assign
+from agents.threads import Decision, ThreadIndex, ThreadSettings, assign, thread_summary
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, Source, StoryInFlight
+from schemas.threads import ThreadOutcome, summary_record, translation_notice, with_thread
 from streams.settings import Settings
 
 log = logging.getLogger("wirestream.pipeline")
@@ -122,9 +122,13 @@ class Pipeline:
 
     def thread(self, story: EnrichedStory, state: State, index: ThreadIndex) -> ThreadOutcome:
         """Stage 4: put a tagged story in its thread and flag it when it translates an earlier one;
-        ``state`` remembers it. Stories must come in arrival order (``agents.thread_stage.OrderBuffer``)."""
+        ``state`` remembers it. Stories must come in arrival order (``agents.ordering``). With
+        ``WIRESTREAM_TRANSLATIONS=duplicate`` a translation comes back as its notice."""
         settings = self.settings
         decision = self.stages.assign(
             story, state, ThreadSettings(window_seconds=settings.threads_window_seconds), index
         )
-        return thread_outcome(story, decision, state, settings.translations == "duplicate")
+        threaded = with_thread(story, decision.thread, decision.translation_of)
+        notice = translation_notice(threaded) if settings.translations == "duplicate" else None
+        summary = thread_summary(state, decision.thread.id)
+        return ThreadOutcome(threaded, notice, None if summary is None else summary_record(summary))

@@ -19,7 +19,7 @@ class RecordingTopic:
     def get_topic_name(self) -> str:
         return "stories.unique"
 
-    async def send(self, key: bytes, value: bytes) -> asyncio.Future[Any]:
+    async def send(self, key: bytes, value: bytes, headers: dict[str, bytes] | None = None) -> asyncio.Future[Any]:
         delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.sent.append(key)
         self.deliveries.append(delivery)

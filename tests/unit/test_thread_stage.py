@@ -1,4 +1,5 @@
-"""The thread stage around ``assign``: the arrival-order buffer, and the records it writes."""
+"""The thread stage around ``assign``: the arrival-order buffer (``agents.ordering``), and the records
+``Pipeline.thread`` writes (``schemas/threads.py``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any
 import jsonschema
 import orjson
 
-from agents.thread_stage import OrderBuffer, arrival_order, crosses_languages, thread_outcome
-from agents.threads import ThreadIndex, ThreadSettings, assign
+from agents.ordering import OrderBuffer, arrival_order
+from agents.threads import ThreadIndex
 from schemas.codec import encode
 from schemas.records import EnrichedStory, KafkaSource
+from schemas.threads import ThreadOutcome
+from streams.pipeline import Pipeline
+from streams.settings import Settings
 from tests.unit.test_threads import ENGLISH, FRENCH, OTHER, story
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -98,29 +102,30 @@ def _schema(name: str, without_item: bool = False) -> jsonschema.Draft202012Vali
     return jsonschema.Draft202012Validator(schema)
 
 
-def _assign_all(stories: list[EnrichedStory], duplicates: bool) -> list[Any]:
+def _assign_all(stories: list[EnrichedStory], translations: str) -> list[ThreadOutcome]:
+    pipeline = Pipeline(Settings(translations=translations))
     state: dict[str, Any] = {}
     index = ThreadIndex()
-    return [thread_outcome(s, assign(s, state, ThreadSettings(), index), state, duplicates) for s in stories]
+    return [pipeline.thread(s, state, index) for s in stories]
 
 
 def test_a_translation_carries_its_thread_and_original_and_can_be_routed_to_the_duplicates() -> None:
     stories = [story("urn:en:1", ENGLISH, "en", 1.0, 1), story("urn:en:2", OTHER, "en", 2.0, 2)]
     stories.append(story("urn:fr:1", FRENCH, "fr", 3.0, 3))
-    passed = _assign_all(stories, duplicates=False)
+    passed = _assign_all(stories, "pass")
     english, _, french = passed
     assert french.notice is None
     assert french.story.enrichment.thread.id == english.story.enrichment.thread.id
     assert french.story.enrichment.dedup.translation_of.uri == "urn:en:1"
     assert english.story.enrichment.dedup.translation_of is None
-    assert crosses_languages(french) and not crosses_languages(english)
+    assert french.crosses_languages and not english.crosses_languages
     assert french.summary.size == 2 and french.summary.languages == {"en": 1, "fr": 1}
     assert [m.uri for m in french.summary.members] == ["urn:en:1", "urn:fr:1"]
     assert _schema("thread_summary.schema.json").is_valid(orjson.loads(encode(french.summary)))
     enriched = orjson.loads(encode(french.story))
     assert _schema("enriched_story.schema.json", without_item=True).is_valid({"enrichment": enriched["enrichment"]})
 
-    routed = _assign_all(stories, duplicates=True)
+    routed = _assign_all(stories, "duplicate")
     assert [o.notice is None for o in routed] == [True, True, False]
     notice = routed[2].notice
     assert notice.kind == "translation" and notice.duplicate_of.uri == "urn:en:1"
