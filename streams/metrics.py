@@ -118,30 +118,26 @@ class Metrics:
         )  # fmt: skip
         self.cross_language_joins_total = Counter(
             "wirestream_thread_cross_language_joins_total",
-            "Stories that were the first of their language to join a thread opened in another one.",
-            registry=r,
-        )
+            "Stories that were the first of their language to join a thread opened in another one.", registry=r,
+        )  # fmt: skip
         self.translations_total = Counter(
-            "wirestream_translations_total",
-            "Stories flagged as translating an earlier story of another language (enrichment.dedup.translation_of).",
+            "wirestream_translations_total", "Stories flagged as translating an earlier story of another language.",
             registry=r,
-        )
+        )  # fmt: skip
         self.threads_held = Gauge(
             "wirestream_threads_held_stories",
-            "Stories the thread stage holds until every partition has shown a later one (or the wait ran out).",
+            "Stories the thread stage holds for arrival order (until every partition shows a later one, or the wait "
+            "runs out).",
             registry=r,
         )
         self.threads_late_total = Counter(
             "wirestream_threads_late_total",
-            "Stories that reached the thread stage after a later one was decided: their order depended on timing.",
+            "Stories that reached the thread stage after a later one was decided (their order depended on timing).",
             registry=r,
-        )
-        self.thread_index_stories = Gauge(
-            "wirestream_thread_index_stories", "Stories in the window of this worker's thread index.", registry=r
-        )
-        self.thread_index_bytes = Gauge(
-            "wirestream_thread_index_bytes", "Memory held by this worker's thread index.", registry=r
-        )
+        )  # fmt: skip
+        stories, nbytes = "wirestream_thread_index_stories", "wirestream_thread_index_bytes"
+        self.thread_index_stories = Gauge(stories, "Stories in the window of this worker's thread index.", registry=r)
+        self.thread_index_bytes = Gauge(nbytes, "Memory held by this worker's thread index.", registry=r)
         self.model_load_seconds = Gauge(
             "wirestream_model_load_seconds", "Time to load each NER model.", ["language"], registry=r
         )
