@@ -163,6 +163,11 @@ async def test_threads_agent_threads_a_translation_with_its_original(
     english, summary, french = sent[1][2], sent[2][2], sent[3][2]
     assert english.enrichment.thread.size == 1 and english.enrichment.dedup.translation_of is None
     assert (sent[2][1], summary.size, summary.languages) == (english.enrichment.thread.id, 2, {"en": 1, "fr": 1})
+    metric = w.metrics.registry.get_sample_value
+    assert metric("wirestream_thread_size_stories_count") == 2 and metric("wirestream_thread_size_stories_sum") == 3
+    assert metric("wirestream_thread_cross_language_joins_total") == 1
+    assert metric("wirestream_translations_total") == 1
+    assert metric("wirestream_threads_held_stories") == 0
     if translations == "pass":
         assert french.enrichment.thread.id == english.enrichment.thread.id
         assert french.enrichment.dedup.translation_of.uri == "urn:en"
