@@ -28,6 +28,8 @@ NAMES_30: Final[Mapping[str, str]] = {
     "charcount": "charCount",
     "geojson": "geoJSON",
 }
+#: The ``type`` values of ninjs 2.2 (3.0 adds ``event`` and ``planning``).
+TYPES_22: Final = frozenset({"text", "audio", "video", "picture", "graphic", "composite", "component"})
 #: A place's position, (longitude, latitude) in degrees, by place URI (``agents.ner.linking``).
 Points = Mapping[str, tuple[float, float]]
 
@@ -55,9 +57,22 @@ def item_versioncreated(item: Mapping[str, Any]) -> str | None:
 
 
 def _item_22(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
-    """The ninjs 2.2 object."""
+    """The ninjs 2.2 object: without ``type`` for an event or planning item (3.0 types that 2.2 lacks)."""
+    item = _item(story, entities, points)
+    if item.get("type", "text") not in TYPES_22:
+        del item["type"]
+    return item
+
+
+def _item(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
+    """The facts of the item, with the 2.2 names. ``type`` is the one the item was sent with, else
+    ``text`` when it has text; a metadata-only item of unknown type gets none (ninjs does not require it)."""
     raw = story.story
-    item: dict[str, Any] = {"uri": raw.uri, "type": raw.item_type or "text", "representationtype": "full"}
+    item: dict[str, Any] = {"uri": raw.uri}
+    item_type = raw.item_type or ("text" if story.clean.body else None)
+    if item_type is not None:
+        item["type"] = item_type
+    item["representationtype"] = "full"
     for name in ("version", "versioncreated", "firstcreated", "located", "slugline"):
         value = getattr(raw, name)
         if value:
@@ -90,7 +105,7 @@ def _item_22(story: StoryInFlight, entities: list[Entity], points: Points) -> di
 
 def _item_30(story: StoryInFlight, entities: list[Entity], points: Points) -> dict[str, Any]:
     """The ninjs 3.0 object: the 2.2 one with the names of :data:`NAMES_30`."""
-    return cast(dict[str, Any], _renamed(_item_22(story, entities, points), NAMES_30))
+    return cast(dict[str, Any], _renamed(_item(story, entities, points), NAMES_30))
 
 
 def _renamed(value: Any, names: Mapping[str, str]) -> Any:

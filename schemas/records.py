@@ -33,7 +33,7 @@ ErrorType = Literal[
     "WrongFieldType",
     "InvalidFieldValue",
     "EmptyBody",
-    "NoTextItem",
+    "NotNewsItem",
     "InvalidXml",
     "UnsafeXml",
     "XmlTooDeep",

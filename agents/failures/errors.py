@@ -22,7 +22,10 @@ ERROR_TYPES: dict[ErrorType, tuple[Stage, str]] = {
     ),
     "InvalidFieldValue": ("validate", "urgency not 1–9, unknown pubstatus"),
     "EmptyBody": ("validate", "no body, or a body without visible text (HTML tags alone count as empty)"),
-    "NoTextItem": ("validate", "a packet / item with no text item (pictures only, packages, concepts…)"),
+    "NotNewsItem": (
+        "validate",
+        "a NewsML-G2 concept, knowledge or catalog item (vocabulary, not news), or a packet of nothing else",
+    ),
     "InvalidXml": ("validate", "not well-formed XML (expat's message with line and column)"),
     "UnsafeXml": ("validate", "entity declarations, external entities or DTD parameter entities"),
     "XmlTooDeep": ("validate", "XML nested deeper than 200 elements"),

@@ -215,6 +215,7 @@ def _anpa(frame: _Frame) -> RawStory:
     return RawStory(
         uri=uri,
         format=ANPA,
+        item_type="text",
         version=lead or "0",
         versioncreated=versioncreated,
         headline=head.headline,
@@ -281,6 +282,7 @@ def _7901(frame: _Frame) -> RawStory:
     return RawStory(
         uri=uri,
         format=IPTC7901,
+        item_type="text",
         version=None,
         versioncreated=versioncreated,
         headline=head.headline,

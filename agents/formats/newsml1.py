@@ -21,7 +21,7 @@ from agents.formats._common import (
     parse_urgency,
     quote,
 )
-from agents.formats._packet import ItemResult, collect
+from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
 from agents.formats._xml import Element, attr, descendants, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
@@ -159,24 +159,45 @@ def _provider(news_item: Element) -> str | None:
     return text_of(kid(news_item, "Identification", "NewsIdentifier", "ProviderId"))
 
 
+def _media_type(news_item: Element) -> str | None:
+    """The ninjs type of a NewsItem without a text body, from its content items' media types
+    (``Photo`` → picture, ``Video``, ``Audio``, ``Graphic``); ``text`` when it holds a text item
+    (whose text is then missing); None when they say nothing."""
+    types: list[str] = []
+    for component in descendants(news_item, "NewsComponent"):
+        if _component_role(component) in _NOT_BODY_ROLES:  # a photo's caption is not a text item
+            continue
+        for content_item in kids(component, "ContentItem"):
+            found = ninjs_type(_formal(kid(content_item, "MediaType")))
+            if found is not None:
+                types.append(found)
+    return "text" if "text" in types else next(iter(types), None)
+
+
 def item_result(news_item: Element, envelope: Element | None) -> ItemResult:
-    """One NewsItem: a story when it has a text body."""
+    """One NewsItem: a story with its text body, else a metadata-only story of its media type."""
     uri, revision = _uri(news_item)
     body, body_type, nitf_el = _body(news_item)
-    item_type = (_formal(kid(news_item, "NewsManagement", "NewsItemType")) or "News").strip()
-    if body is None:
-        return ItemResult(uri, f"NewsItem {item_type}")
+    kind = f"NewsItem {(_formal(kid(news_item, 'NewsManagement', 'NewsItemType')) or 'News').strip()}"
+    item_type = "text" if body is not None else _media_type(news_item)
+    management = kid(news_item, "NewsManagement")
+    pubstatus = parse_pubstatus(_formal(kid(management, "Status")), FORMAT)
+    if body is None and item_type == "text" and pubstatus != CANCELED:
+        return ItemResult(uri, kind, declares_text=True)
     if not uri:
-        raise fail(
+        missing = fail(
             "MissingUri",
             f"{FORMAT} NewsItem has no NewsIdentifier (headline {quote(_first_line(news_item, 'HeadLine') or '')})",
         )
-    management = kid(news_item, "NewsManagement")
+        if body is None:
+            return ItemResult(uri, kind, error=missing)
+        raise missing
     language = next((_formal(el) for el in descendants(news_item, "Language") if _formal(el)), None)
     urgency = _formal(kid(management, "Urgency")) or _formal(kid(envelope, "Priority"))
     story = RawStory(
         uri=uri,
         format=FORMAT,
+        item_type=item_type,
         version=revision,
         versioncreated=iso_datetime(text_of(kid(management, "ThisRevisionCreated"))),
         firstcreated=iso_datetime(text_of(kid(management, "FirstCreated"))),
@@ -188,15 +209,15 @@ def item_result(news_item: Element, envelope: Element | None) -> ItemResult:
         located=_located(news_item),
         slugline=_first_line(news_item, "SlugLine") or text_of(kid(news_item, "Identification", "NameLabel")),
         urgency=parse_urgency(urgency, FORMAT),
-        pubstatus=parse_pubstatus(_formal(kid(management, "Status")), FORMAT),
+        pubstatus=pubstatus,
         url=None,
         provider=_provider(news_item),
         tags=_tags(news_item, nitf_el),
     )
-    return ItemResult(uri, f"NewsItem {item_type}", story, True)
+    return ItemResult(uri, kind, story, item_type == "text")
 
 
 def stories_from_newsml1(root: Element) -> list[RawStory]:
-    """Stories from a ``<NewsML>`` root: one per NewsItem with a text body."""
+    """Stories from a ``<NewsML>`` root: one per NewsItem (text, or metadata-only for media)."""
     envelope = kid(root, "NewsEnvelope")
     return collect([item_result(item, envelope) for item in kids(root, "NewsItem")], FORMAT)

@@ -2,7 +2,9 @@
 
 Each ``newsItem`` with an inline body (``inlineXML`` XHTML or NITF, or ``inlineData``)
 becomes one :class:`RawStory`; the body is returned as an HTML fragment (or the inline
-text). ``contentMeta/subject`` is kept as agency tags, the kind taken from its concept type
+text). Every other news item (a picture, graphic, video, audio, package, planning item or
+event) becomes a metadata-only story (``body`` None) of its ninjs type.
+``contentMeta/subject`` is kept as agency tags, the kind taken from its concept type
 (``cpnat:person`` → person, ``cpnat:organisation`` → organisation, ``cpnat:geoArea`` /
 ``cpnat:poi`` / location types → place, anything else → subject). QCodes of known IPTC
 schemes (and schemes declared in an inline ``catalog``) are expanded to URIs; other QCodes
@@ -25,13 +27,13 @@ from agents.formats._common import (
     parse_urgency,
     quote,
 )
-from agents.formats._packet import ItemResult, collect
+from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
 from agents.formats._xml import Element, attr, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
 FORMAT: Final = "newsml-g2"
 
-#: Item elements of NewsML-G2; only ``newsItem`` can carry a story.
+#: Item elements of NewsML-G2; only ``newsItem`` carries text.
 ITEM_TAGS: Final = frozenset({"newsItem", "packageItem", "conceptItem", "knowledgeItem", "planningItem", "catalogItem"})
 
 #: Scheme aliases of the IPTC standard catalog that we expand to URIs.
@@ -78,7 +80,7 @@ def _kind(concept_type: str | None) -> TagKind:
     return "subject"
 
 
-def _name(concept: Element) -> str | None:
+def _name(concept: Element | None) -> str | None:
     names = kids(concept, "name")
     plain = [n for n in names if not attr(n, "role")] or names
     return text_of(plain[0]) if plain else None
@@ -150,24 +152,43 @@ def _item_class(item_meta: Element | None) -> str:
     return attr(kid(item_meta, "itemClass"), "qcode") or "unknown"
 
 
+def news_type(item: Element, item_class: str) -> str | None:
+    """The ninjs type of a G2 item: from the item class of a ``newsItem`` (None when unknown),
+    ``composite`` for a package, ``planning``, ``event`` for a concept item conveying an event;
+    None for concept, knowledge and catalog items, which carry vocabulary, not news."""
+    if item.tag == "newsItem":
+        return ninjs_type(item_class)
+    if item.tag == "packageItem":
+        return "composite"
+    if item.tag == "planningItem":
+        return "planning"
+    if item.tag == "conceptItem" and (attr(kid(item, "concept", "type"), "qcode") or "").endswith(":event"):
+        return "event"
+    return None
+
+
 def item_result(item: Element) -> ItemResult:
-    """One G2 item: a story when it is a ``newsItem`` with a body, else what it is."""
+    """One G2 item: a text story when it is a ``newsItem`` with a body, a metadata-only story when it
+    is a news item of another type, else what it is."""
     guid = attr(item, "guid")
     item_meta = kid(item, "itemMeta")
     item_class = _item_class(item_meta)
     kind = item.tag if item.tag != "newsItem" else f"newsItem {item_class}"
-    if item.tag != "newsItem":
+    item_type = news_type(item, item_class)
+    if item.tag != "newsItem" and item_type is None:
         return ItemResult(guid, kind)
     body, body_type, nitf_el = body_of(kid(item, "contentSet"))
-    declares_text = item_class.endswith(":text")
-    if body is None:
-        return ItemResult(guid, kind, declares_text=declares_text)
-    if not guid:
-        raise fail(
-            "MissingUri",
-            f"{FORMAT} newsItem has no guid (headline {quote(_headline(kid(item, 'contentMeta')) or '')})",
-        )
+    pubstatus = parse_pubstatus(attr(kid(item_meta, "pubStatus"), "qcode"), FORMAT)
+    declares_text = item_type == "text"
+    if body is None and declares_text and pubstatus != CANCELED:
+        return ItemResult(guid, kind, declares_text=True)
     content_meta = kid(item, "contentMeta")
+    headline = _headline(content_meta) or text_of(kid(item_meta, "title")) or _name(kid(item, "concept"))
+    if not guid:
+        missing = fail("MissingUri", f"{FORMAT} {item.tag} has no guid (headline {quote(headline or '')})")
+        if body is None:
+            return ItemResult(guid, kind, error=missing)
+        raise missing
     tags = _tags(item, content_meta)
     if nitf_el is not None:
         for tag in nitf.entity_tags(nitf_el):
@@ -176,18 +197,19 @@ def item_result(item: Element) -> ItemResult:
     story = RawStory(
         uri=guid,
         format=FORMAT,
+        item_type=item_type or ("text" if body is not None else None),
         version=attr(item, "version"),
         versioncreated=iso_datetime(text_of(kid(item_meta, "versionCreated"))),
         firstcreated=iso_datetime(text_of(kid(item_meta, "firstCreated"))),
         language=attr(lang_el, "tag") or attr(item, "lang"),
-        headline=_headline(content_meta) or text_of(kid(item_meta, "title")),
+        headline=headline,
         body=body,
         body_type=body_type,
         byline=text_of(kid(content_meta, "by")),
         located=_located(content_meta),
         slugline=text_of(kid(content_meta, "slugline")),
         urgency=parse_urgency(text_of(kid(content_meta, "urgency")), FORMAT),
-        pubstatus=parse_pubstatus(attr(kid(item_meta, "pubStatus"), "qcode"), FORMAT),
+        pubstatus=pubstatus,
         url=None,
         provider=_provider(item_meta),
         tags=tags,
@@ -196,7 +218,8 @@ def item_result(item: Element) -> ItemResult:
 
 
 def stories_from_g2(root: Element) -> list[RawStory]:
-    """Stories from a ``newsItem`` or ``newsMessage`` root (other G2 items: ``NoTextItem``)."""
+    """Stories from a G2 item or a ``newsMessage`` of items (concept, knowledge, catalog items alone:
+    ``NotNewsItem``)."""
     if root.tag == "newsMessage":
         items = [el for item_set in kids(root, "itemSet") for el in item_set if el.tag in ITEM_TAGS]
     else:

@@ -10,6 +10,7 @@ Unknown fields are ignored; a known field with the wrong JSON type is an error.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Any, Final
 
 import orjson
@@ -26,7 +27,7 @@ from agents.formats._common import (
     parse_urgency,
     require_body,
 )
-from agents.formats._packet import ItemResult, collect
+from agents.formats._packet import CANCELED, NINJS_TYPES, ItemResult, collect
 from schemas.records import AgencyTag, RawStory
 
 FORMAT: Final = "ninjs"
@@ -37,8 +38,6 @@ _BODY_FIELDS: Final = (
     ("body_xhtml", "application/xhtml+xml"),
     ("body_text", "text/plain"),
 )
-
-_NINJS_TYPES: Final = ("text", "audio", "video", "picture", "graphic", "composite", "component")
 
 #: Tag lists: (1.x spelling, 2.x/3.x spelling, AgencyTag kind).
 _TAG_FIELDS: Final[tuple[tuple[str, str, TagKind], ...]] = (
@@ -262,8 +261,9 @@ def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory
     """Map a decoded ninjs object onto a :class:`RawStory`.
 
     An item with no body field at all is a metadata-only item (a picture, an event, an
-    update of metadata) and is returned with ``body=None``. A body field that is present but
-    empty is ``EmptyBody`` unless ``need_body=False``.
+    update of metadata) and is returned with ``body=None``, as is an item of another type than
+    ``text``, or a cancellation, whose body field is empty. A text item (or one without a
+    ``type``) whose body field is present but empty is ``EmptyBody`` unless ``need_body=False``.
     """
     uri = obj.get("uri")
     if uri is None:
@@ -275,12 +275,16 @@ def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory
     if not uri.strip():
         raise fail("MissingUri", "ninjs object has an empty 'uri'")
     body, body_type = _body(obj)
-    if need_body and has_body_field(obj):
-        require_body(body, FORMAT, uri, body_type)
+    item_type = _item_type(obj)
+    pubstatus = parse_pubstatus(_str(obj, "pubstatus", "pubStatus"), FORMAT)
+    if need_body and has_body_field(obj) and not has_text(body, body_type):
+        if item_type in (None, "text") and pubstatus != CANCELED:
+            require_body(body, FORMAT, uri, body_type)
+        body, body_type = None, None  # a picture, video, cancellation… with an empty body: metadata-only
     return RawStory(
         uri=uri,
         format=FORMAT,
-        item_type=_item_type(obj),
+        item_type=item_type,
         version=_version(obj),
         versioncreated=iso_datetime(_str(obj, "versioncreated", "versionCreated")),
         firstcreated=iso_datetime(_str(obj, "firstcreated", "firstCreated")),
@@ -292,7 +296,7 @@ def story_from_ninjs(obj: dict[str, Any], *, need_body: bool = True) -> RawStory
         located=_str(obj, "located"),
         slugline=_str(obj, "slugline"),
         urgency=_urgency(obj),
-        pubstatus=parse_pubstatus(_str(obj, "pubstatus", "pubStatus"), FORMAT),
+        pubstatus=pubstatus,
         url=_str(obj, "url"),
         provider=_provider(obj),
         tags=_tags(obj),
@@ -306,7 +310,7 @@ def has_body_field(obj: dict[str, Any]) -> bool:
 
 def _item_type(obj: dict[str, Any]) -> str | None:
     value = obj.get("type")
-    return value if value in _NINJS_TYPES else None
+    return value if value in NINJS_TYPES else None
 
 
 def load_json(payload: bytes) -> object:
@@ -345,7 +349,8 @@ def envelope_items(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def parse_ninjs(payload: bytes, *, need_body: bool = True) -> list[RawStory]:
-    """Parse a ninjs JSON object (one story) or a feed envelope of ninjs items (one per text item)."""
+    """Parse a ninjs JSON object (one story) or a feed envelope of ninjs items (one story per text
+    item, a metadata-only story per item of another type)."""
     obj = load_json(payload)
     if not isinstance(obj, dict):
         raise fail("NotAnObject", f"ninjs payload must be a JSON object, got {json_type(obj)}")
@@ -355,9 +360,14 @@ def parse_ninjs(payload: bytes, *, need_body: bool = True) -> list[RawStory]:
     results: list[ItemResult] = []
     for item in items:
         story = story_from_ninjs(item, need_body=False)
-        text = has_text(story.body, story.body_type)
+        declares_text = item.get("type") in (None, "text") and story.pubstatus != CANCELED
         kind = f"ninjs {item.get('type') or 'item'}"
-        results.append(ItemResult(story.uri, kind, story if text else None, item.get("type") in (None, "text")))
+        if has_text(story.body, story.body_type):
+            results.append(ItemResult(story.uri, kind, story, declares_text))
+        elif declares_text:
+            results.append(ItemResult(story.uri, kind, None, declares_text))
+        else:  # a picture, video, event… of the feed: a metadata-only item, as when sent alone
+            results.append(ItemResult(story.uri, kind, replace(story, body=None, body_type=None)))
     return collect(results, FORMAT)
 
 

@@ -15,12 +15,14 @@ from typing import Final
 from agents.formats._common import (
     TagKind,
     add_tag,
+    has_text,
     iso_datetime,
     parse_pubstatus,
     parse_urgency,
     require_body,
     squash,
 )
+from agents.formats._packet import CANCELED
 from agents.formats._xml import (
     Element,
     attr,
@@ -166,10 +168,13 @@ def story_from_nitf(nitf: Element, *, fmt: str = FORMAT, need_body: bool = True)
     doc_id = attr(kid(docdata, "doc-id"), "id-string")
     du_key = kid(docdata, "du-key")
     uri = doc_id or attr(du_key, "key") or content_uri(fmt, headline, body)
-    if need_body:
-        require_body(body, fmt, uri, "text/html")
-    issue = attr(kid(docdata, "date.issue"), "norm") or attr(kid(head, "pubdata"), "date.publication")
     status = attr(docdata, "management-status")
+    pubstatus = parse_pubstatus(status, fmt)
+    if need_body and pubstatus != CANCELED:
+        require_body(body, fmt, uri, "text/html")
+    if pubstatus == CANCELED and not has_text(body, "text/html"):
+        body = None  # a cancellation notice has no text: metadata-only
+    issue = attr(kid(docdata, "date.issue"), "norm") or attr(kid(head, "pubdata"), "date.publication")
     provider = (
         attr(kid(docdata, "doc.copyright"), "holder")
         or text_of(kid(body_head, "distributor"))
@@ -186,6 +191,7 @@ def story_from_nitf(nitf: Element, *, fmt: str = FORMAT, need_body: bool = True)
     return RawStory(
         uri=uri,
         format=fmt,
+        item_type="text",
         version=attr(du_key, "version"),
         versioncreated=iso_datetime(issue),
         firstcreated=None,
@@ -197,7 +203,7 @@ def story_from_nitf(nitf: Element, *, fmt: str = FORMAT, need_body: bool = True)
         located=_located(body_head, docdata),
         slugline=slugline,
         urgency=parse_urgency(attr(kid(docdata, "urgency"), "ed-urg"), fmt),
-        pubstatus=parse_pubstatus(status, fmt),
+        pubstatus=pubstatus,
         url=None,
         provider=provider,
         tags=entity_tags(nitf),

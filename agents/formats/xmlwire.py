@@ -13,7 +13,8 @@ ROOTS = {
     "newsMessage": newsml_g2.FORMAT,
     "nitf": nitf.FORMAT,
     "NewsML": newsml1.FORMAT,
-    # NewsML-G2 items that never carry a story: NoTextItem rather than UnknownFormat.
+    # NewsML-G2 items without text: packages and planning items pass as metadata-only items, concept,
+    # knowledge and catalog items are NotNewsItem (not UnknownFormat: they are G2, only not news).
     "packageItem": newsml_g2.FORMAT,
     "conceptItem": newsml_g2.FORMAT,
     "knowledgeItem": newsml_g2.FORMAT,

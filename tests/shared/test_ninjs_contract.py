@@ -16,7 +16,9 @@ import pytest
 import schemas
 from agents.ner.linking import linker
 from bench.check_ninjs import IPTC_NINJS, envelope_validator, validator
-from schemas.ninjs import NINJS_VERSIONS, build_enriched, build_item
+from schemas.ninjs import NINJS_VERSIONS, TYPES_22, build_enriched, build_item
+from schemas.records import RawStory
+from tests.factories import story_in_flight
 from tests.shared.test_shared_fixtures import require_shared
 from tests.unit.test_ninjs import entities, full_story
 
@@ -61,3 +63,16 @@ def test_the_enriched_record_schema_accepts_either_version(version: Any) -> None
     assert not [error.message for error in envelope_validator(schema).iter_errors(record)]
     record["item"]["firstcreated" if version == "3.0" else "firstCreated"] = "2026-11-20T09:00:00Z"
     assert list(envelope_validator(schema).iter_errors(record))  # a mix of the two is neither
+
+
+@pytest.mark.parametrize("item_type", ["picture", "composite", "event", "planning", None])
+@pytest.mark.parametrize(("version", "schema"), [(v, s) for v in NINJS_VERSIONS for s in SCHEMAS[v]])
+def test_a_metadata_only_item_validates(item_type: str | None, version: Any, schema: str) -> None:
+    """A picture, package, event or planning item without a body: ``type`` as sent where the version
+    has it (2.2 has no ``event`` nor ``planning``), no ``bodies``."""
+    raw = RawStory(uri="urn:test:pic", item_type=item_type, version="1", headline="Firefighters at the harbour")
+    item = build_item(story_in_flight("", raw=raw, headline=raw.headline or ""), [], version)
+    assert "bodies" not in item
+    expected_type = item_type if item_type in TYPES_22 or (item_type and version == "3.0") else None
+    assert item.get("type") == expected_type
+    assert not [error.message for error in validator(schema).iter_errors(item)]

@@ -322,20 +322,32 @@ def test_content_api_envelope_yields_text_items() -> None:
             {"uri": "b", "type": "text", "body_text": "B"},
         ],
     }
-    assert [s.uri for s in parse_payload(js(page))] == ["a", "b"]
+    stories = parse_payload(js(page))
+    assert [(s.uri, s.item_type, s.body) for s in stories] == [
+        ("a", "text", "<p>A</p>"),
+        ("p", "picture", None),  # a metadata-only item, as when sent alone
+        ("b", "text", "B"),
+    ]
 
 
 def test_ap_media_envelope() -> None:
     item = {"uri": "ap1", "type": "text", "bodies": [{"value": "Text"}]}
     assert parse_payload(js({"api_version": "2", "data": {"item": item}}))[0].uri == "ap1"
     feed = {"data": {"items": [{"item": item, "meta": {}}, {"item": {"uri": "pic", "type": "picture"}}]}}
-    assert [s.uri for s in parse_payload(js(feed))] == ["ap1"]
+    assert [s.uri for s in parse_payload(js(feed))] == ["ap1", "pic"]
 
 
 def test_envelopes_without_text() -> None:
-    assert error(js({"item": [{"uri": "p", "type": "picture"}]})).error_type == "NoTextItem"
+    (picture,) = parse_payload(js({"item": [{"uri": "p", "type": "picture", "body_text": ""}]}))
+    assert (picture.uri, picture.item_type, picture.body) == ("p", "picture", None)
     assert error(js({"item": [{"uri": "t", "type": "text"}]})).error_type == "EmptyBody"
-    assert error(js({"item": []})).error_type == "NoTextItem"
+    assert error(js({"item": []})).error_type == "NotNewsItem"
+
+
+def test_a_non_text_item_with_an_empty_body_field_is_metadata_only() -> None:
+    assert one(js({"uri": "v", "type": "video", "body_text": " "})).body is None
+    assert error(js({"uri": "t", "type": "text", "body_text": " "})).error_type == "EmptyBody"
+    assert error(js({"uri": "t", "body_text": " "})).error_type == "EmptyBody"
 
 
 def test_ntb_description_role_text_is_the_body_of_a_text_item() -> None:

@@ -36,10 +36,15 @@ def test_g2_news_item() -> None:
     ]
 
 
-def test_g2_news_message_yields_text_items_and_skips_pictures() -> None:
+def test_g2_news_message_yields_every_item_in_document_order() -> None:
     stories = parse_payload(golden("g2_newsmessage.xml"))
-    assert [s.uri for s in stories] == ["urn:newsml:example.org:story1", "urn:newsml:example.org:story2"]
-    nitf_story, plain = stories
+    assert [(s.uri, s.item_type, s.body is None) for s in stories] == [
+        ("urn:newsml:example.org:pkg1", "composite", True),
+        ("urn:newsml:example.org:pic1", "picture", True),
+        ("urn:newsml:example.org:story1", "text", False),
+        ("urn:newsml:example.org:story2", "text", False),
+    ]
+    nitf_story, plain = stories[2:]
     assert nitf_story.body is not None
     assert nitf_story.body.startswith("<h2>Zwischentitel</h2>")
     assert "Der Hafen von Hamburg ist wieder offen, sagte Erika Muster." in nitf_story.body
@@ -50,10 +55,12 @@ def test_g2_news_message_yields_text_items_and_skips_pictures() -> None:
     assert (plain.body, plain.body_type) == ("Plain text body of the second story.", "text/plain")
 
 
-def test_g2_packet_without_text_is_no_text_item() -> None:
-    err = error(golden("g2_pictures_only.xml"))
-    assert err.error_type == "NoTextItem"
-    assert "2 item(s)" in err.message and "picture" in err.message
+def test_g2_packet_of_pictures_gives_metadata_only_items() -> None:
+    stories = parse_payload(golden("g2_pictures_only.xml"))
+    assert [(s.uri, s.item_type, s.body, s.versioncreated) for s in stories] == [
+        ("urn:newsml:example.org:pic1", "picture", None, "2024-03-05T11:00:00Z"),
+        ("urn:newsml:example.org:pic2", "picture", None, "2024-03-05T11:01:00Z"),
+    ]
 
 
 def test_g2_text_item_without_body_is_empty_body() -> None:
@@ -79,9 +86,23 @@ def test_g2_inline_data_with_markup_is_html() -> None:
     assert (story.body, story.body_type) == ("<p>Hi</p>", "text/html")
 
 
-def test_g2_concept_and_planning_items_have_no_text() -> None:
-    for root in ("conceptItem", "planningItem", "packageItem", "knowledgeItem", "catalogItem"):
-        assert error(f"<{root} guid='x'/>".encode()).error_type == "NoTextItem"
+@pytest.mark.parametrize(("root", "item_type"), [("packageItem", "composite"), ("planningItem", "planning")])
+def test_g2_packages_and_planning_items_are_metadata_only(root: str, item_type: str) -> None:
+    (story,) = parse_payload(f"<{root} guid='x' version='2'/>".encode())
+    assert (story.uri, story.version, story.item_type, story.body) == ("x", "2", item_type, None)
+
+
+def test_g2_event_concept_item_is_an_event_and_other_concepts_are_not_news() -> None:
+    event = b"<conceptItem guid='e'><concept><type qcode='cpnat:event'/><name>Summit</name></concept></conceptItem>"
+    (story,) = parse_payload(event)
+    assert (story.uri, story.item_type, story.headline, story.body) == ("e", "event", "Summit", None)
+    for payload in (
+        b"<conceptItem guid='p'><concept><type qcode='cpnat:person'/><name>Ann</name></concept></conceptItem>",
+        b"<knowledgeItem guid='k'/>",
+        b"<catalogItem guid='c'/>",
+    ):
+        err = error(payload)
+        assert err.error_type == "NotNewsItem" and "none of them news" in err.message
 
 
 # --------------------------------------------------------------------------- NITF
@@ -141,11 +162,13 @@ def test_nitf_without_body_content() -> None:
 
 def test_newsml1_packet() -> None:
     stories = parse_payload(golden("newsml1_packet.xml"), "application/vnd.iptc.newsml+xml")
-    assert [s.uri for s in stories] == [
-        "urn:newsml:example.org:20240306:TX-001",
-        "urn:newsml:example.org:20240306:TX-002",
-    ]  # the photo item is skipped
-    first, second = stories
+    assert [(s.uri, s.item_type) for s in stories] == [
+        ("urn:newsml:example.org:20240306:TX-001", "text"),
+        ("urn:newsml:example.org:20240306:TX-002", "text"),
+        ("urn:newsml:example.org:20240306:PH-003", "picture"),  # metadata-only, as a picture sent alone
+    ]
+    first, second, photo = stories
+    assert (photo.body, photo.version, photo.pubstatus) == (None, "1", "usable")
     assert first.format == "newsml-1.2"
     assert first.version == "2"
     assert (first.versioncreated, first.firstcreated) == (
@@ -174,12 +197,33 @@ def test_newsml1_packet() -> None:
     )
 
 
-def test_newsml1_only_photos_is_no_text_item() -> None:
-    payload = b"""<NewsML><NewsItem><Identification><NewsIdentifier><ProviderId>p</ProviderId><DateId>d</DateId>
-      <NewsItemId>i</NewsItemId><RevisionId>1</RevisionId></NewsIdentifier></Identification>
-      <NewsComponent><ContentItem Href="x.jpg"><MediaType FormalName="Photo"/></ContentItem></NewsComponent>
-      </NewsItem></NewsML>"""
-    assert error(payload).error_type == "NoTextItem"
+def newsml1_item(component: str, identifier: bool = True) -> bytes:
+    ident = (
+        b"<Identification><NewsIdentifier><ProviderId>p</ProviderId><DateId>d</DateId>"
+        b"<NewsItemId>i</NewsItemId><RevisionId>1</RevisionId></NewsIdentifier></Identification>"
+    )
+    return b"<NewsML><NewsItem>" + (ident if identifier else b"") + component.encode() + b"</NewsItem></NewsML>"
+
+
+def test_newsml1_photo_item_is_a_metadata_only_picture() -> None:
+    photo = '<NewsComponent><ContentItem Href="x.jpg"><MediaType FormalName="Photo"/></ContentItem></NewsComponent>'
+    (story,) = parse_payload(newsml1_item(photo))
+    assert (story.uri, story.version, story.item_type, story.body) == ("urn:newsml:p:d:i", "1", "picture", None)
+    assert error(newsml1_item(photo, identifier=False)).error_type == "MissingUri"
+    # A caption is not the text of a text item: the photo stays a picture.
+    captioned = photo.replace(
+        "</NewsComponent>",
+        '<NewsComponent><Role FormalName="Caption"/><ContentItem><MediaType FormalName="Text"/>'
+        "<DataContent>A caption</DataContent></ContentItem></NewsComponent></NewsComponent>",
+    )
+    assert parse_payload(newsml1_item(captioned))[0].item_type == "picture"
+
+
+def test_newsml1_text_item_without_its_text_is_empty_body() -> None:
+    by_reference = (
+        '<NewsComponent><ContentItem Href="story.xml"><MediaType FormalName="Text"/></ContentItem></NewsComponent>'
+    )
+    assert error(newsml1_item(by_reference)).error_type == "EmptyBody"
 
 
 # --------------------------------------------------------------------------- safety and encodings
