@@ -152,14 +152,14 @@ def _body(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     if picked is not None:
         entry, text = picked
         return text, _content_type(entry)
-    seen: str | None = None
+    seen: tuple[str | None, str | None] = (None, None)  # an empty body field, with its media type
     for name, media_type in _BODY_FIELDS:
         value = _str(obj, name)
         if value is None:
             continue
         if has_text(value, media_type):
             return value, media_type
-        seen = value
+        seen = value, media_type
     # ninjs 1.x allows any ``body_<suffix>`` string (e.g. ``body_new``).
     for name, value in obj.items():
         if name.startswith("body_") and name not in {n for n, _ in _BODY_FIELDS}:
@@ -170,11 +170,11 @@ def _body(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     # NTB sends the story text as a description with role "text" (ninjs 2.x/3.x), no bodies;
     # only for items that say they are text (events and pictures carry descriptions too).
     if obj.get("type") != "text":
-        return seen, None
+        return seen
     for entry, value in _valued(obj, "descriptions"):
         if entry.get("role") == "text" and has_text(value, _content_type(entry)):
             return value, _content_type(entry) or "text/plain"
-    return seen, None
+    return seen
 
 
 def _version(obj: dict[str, Any]) -> str | None:
