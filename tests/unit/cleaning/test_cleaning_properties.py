@@ -189,8 +189,8 @@ ADVERSARIAL = {
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_bounded_time_on_adversarial_input(name: str) -> None:
     body = ADVERSARIAL[name]
-    started = time.perf_counter()
+    started = time.process_time()
     for body_type in (None, "text/html"):
         clean_text("Headline", body, body_type)
-    # Generous for slow CI machines: measured well under 2 s each here (docs/cleaning.md).
-    assert time.perf_counter() - started < 20
+    # CPU time, so a loaded machine does not fail it: measured well under 2 s each (docs/cleaning.md).
+    assert time.process_time() - started < 20
