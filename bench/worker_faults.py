@@ -22,6 +22,9 @@ flowing all the while.
         [--rate 40] [--workers 2] [--session-timeout 10]
         [--faust-exactly-once] [--port 19150]
 
+With ``WIRESTREAM_FAULTS_KEEP=1`` set, each scenario's work dir (the workers' logs and data dirs) is
+kept, and its path printed.
+
 ``--faust-exactly-once`` runs the workers with Faust's own ``processing_guarantee="exactly_once"``
 (``bench/launcher.py faust-exactly-once``) to show what it does; outputs are always read
 ``read_committed``.
@@ -485,6 +488,8 @@ def run_scenario(
     result = tally(settings, corpus, coordinates, messages, (flowing_from, flowing_to))
     if os.environ.get("WIRESTREAM_FAULTS_KEEP") is None:
         shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"[faults] {fault}: worker logs kept in {workdir}", file=sys.stderr)
     return Outcome(fault, result, fleet.kills, fleet.joins, fleet.leaves, exit_codes, time.monotonic() - began)
 
 

@@ -1,12 +1,14 @@
 """Every patch of Faust's (and aiokafka's) private API, behind one fence.
 
-The worker depends on five behaviours Faust does not offer (``docs/architecture.md`` says what
+The worker depends on six behaviours Faust does not offer (``docs/architecture.md`` says what
 each fixes and what leaving Faust would touch):
 
 - :func:`limit_fetch_wait`: the consumer's fetch requests wait ``fetch_max_wait_ms``, not 1.5 s;
 - :func:`guard_seek`: the seek after an assignment runs with the fetcher and the agents stopped;
 - :func:`commit_only_handled`: an offset is committed only once every earlier one was handled;
 - :func:`commit_before_revoke`: what a revoked partition handled is committed before it goes;
+- :func:`commit_after_table_writes`: no offset is committed before the table writes made while handling
+  it are on the changelog;
 - the graceful stop (:class:`streams.worker.GracefulWorker`) hooks ``mode.Worker._schedule_shutdown``;
 - :func:`in_event`: a table written outside the agent's loop (the thread stage's held stories)
   writes its changelog as if the story's own event were being handled.
@@ -33,7 +35,9 @@ import mode
 from aiokafka import AIOKafkaConsumer
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.producer import ProducerBuffer
 from faust.types import AppT
+from faust.types.tuples import FutureMessage
 
 log = logging.getLogger("wirestream.worker")
 
@@ -53,6 +57,8 @@ PATCHED_METHODS: tuple[tuple[type, str], ...] = (
     (FaustConsumer, "seek"),
     (FaustConsumer, "_is_changelog_tp"),
     (AIOKafkaConsumerThread, "_create_worker_consumer"),
+    (ProducerBuffer, "put"),
+    (ProducerBuffer, "flush"),
     (mode.Worker, "_schedule_shutdown"),
 )
 #: The private state read or replaced on the instances, by class (set in their ``__init__``).
@@ -275,3 +281,57 @@ def in_event(event: Any) -> Iterator[None]:
         yield
     finally:
         faust.streams._current_event.reset(token)
+
+
+class TableWriteError(RuntimeError):
+    """A table write the broker did not acknowledge: nothing handled after it may be committed."""
+
+
+def commit_after_table_writes(app: faust.App) -> None:
+    """Make the producer's flush, which every commit awaits first, wait until each table write put
+    before it is acknowledged by the broker.
+
+    A table write (``table[key] = value``) goes to RocksDB at once and to the changelog through
+    Faust's ``ProducerBuffer``, drained by a task of its own. Before committing, Faust awaits
+    ``Producer.flush()``, whose ``ProducerBuffer.flush()`` gives up as soon as 0.1 s passes without
+    the drainer taking a message, and does not count the message the drainer holds while aiokafka
+    waits for metadata or room: on a busy worker the input offset was committed while the changelog
+    writes of the stories it covers were still in the buffer. After a SIGKILL those writes were gone
+    but the stories were not read again, so the next owner's table lacked them: a crash loop left a
+    story's uri entry without its ``m:`` decision, and a replay of that story (a copy stage 1 sent
+    again after its update) was called ``stale`` instead of getting its decision back.
+
+    Here each message put in the buffer is remembered until its send completes, and the flush waits
+    for every one put before it. A write the broker refused raises :class:`TableWriteError`, so the
+    commit does not happen and the stories are handled again (at-least-once) instead of their table
+    state being lost.
+    """
+    buffer = app.producer.buffer
+    if not isinstance(buffer, ProducerBuffer):
+        raise FaustPatchError("Faust's producer has no ProducerBuffer: streams/faust_patches.py cannot patch it")
+    put, flush = buffer.put, buffer.flush
+    unsent: set[FutureMessage] = set()
+
+    def put_and_remember(fut: FutureMessage) -> None:
+        unsent.add(fut)
+        fut.add_done_callback(unsent.discard)
+        put(fut)
+
+    async def flush_until_sent() -> None:
+        waiting = set(unsent)
+        while waiting:
+            if buffer.should_stop:  # the drainer is gone: what is left cannot be waited for
+                break
+            done, waiting = await asyncio.wait(waiting, timeout=1.0)
+            for fut in done:
+                failure = fut.exception() if not fut.cancelled() else asyncio.CancelledError()
+                if failure is not None:
+                    message = fut.message
+                    raise TableWriteError(
+                        f"a write to {message.channel.get_topic_name()} partition {message.partition} was not "
+                        f"acknowledged ({failure!r}): nothing handled after it is committed"
+                    )
+        await flush()
+
+    setattr(buffer, "put", put_and_remember)  # noqa: B010 - instance override of a method
+    setattr(buffer, "flush", flush_until_sent)  # noqa: B010

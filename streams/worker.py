@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 from streams.app import Wiring, create_app
 from streams.faust_patches import (
     check_faust,
+    commit_after_table_writes,
     commit_before_revoke,
     commit_only_handled,
     guard_seek,
@@ -66,6 +67,7 @@ class GracefulWorker(TunedWorker):
         guard_seek(self.wiring.app)
         commit_only_handled(self.wiring.app)
         commit_before_revoke(self.wiring.app, self.wiring.settings.session_timeout_seconds)
+        commit_after_table_writes(self.wiring.app)
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._drain is not None:
