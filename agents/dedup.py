@@ -20,7 +20,8 @@ and :class:`JournalEntry`:
 
 - ``m:<raw coordinates>`` the decision made for a message (replays);
 - ``u:<lang>:<uri>`` the latest version seen of a uri; ``f:<lang>:<fingerprint>`` the story
-  that first passed with a text;
+  that first passed with a text; each also holds the entry it replaced, so that a message whose
+  writes a crash cut short decides again against what was there before it;
 - ``n:<lang>:<seq>`` the journal: one entry per decided story, in decision order, with its time,
   the keys it wrote and, for a story that passed, its MinHash signature. The in-memory
   :class:`NearDedup` (an LSH index a language) is rebuilt from the journal when partitions are
@@ -78,7 +79,8 @@ def state_key(kind: EntryKind, *parts: str | int | None) -> str:
 
 
 class UriEntry(TypedDict):
-    """``u:``: the latest version that passed of a uri, and which journal entry wrote it."""
+    """``u:``: the latest version that passed of a uri, which journal entry wrote it, and the entry
+    it replaced (``prev``, without its own ``prev``)."""
 
     version: str | None
     versioncreated: str | None
@@ -87,16 +89,18 @@ class UriEntry(TypedDict):
     seen_at: float
     seq: int
     m: str
+    prev: NotRequired[dict[str, Any] | None]  # absent in entries of before it
 
 
 class TextEntry(TypedDict):
-    """``f:``: the story that first passed with a text."""
+    """``f:``: the story that first passed with a text, and the entry it replaced (``prev``)."""
 
     uri: str
     version: str | None
     seen_at: float
     seq: int
     m: str
+    prev: NotRequired[dict[str, Any] | None]
 
 
 class JournalEntry(TypedDict):
@@ -301,11 +305,19 @@ class _Decision:
         self.minhash = signed.minhash
         self.headline = fingerprint(story.clean.headline)
 
-    def _get(self, key: str) -> dict[str, Any] | None:
-        entry = _live(self.state.get(key), self.now, self.window)
-        if entry is not None and entry.get("m") == self.story.identity:
-            return None  # written by this very message before a crash
+    def _before(self, key: str) -> dict[str, Any] | None:
+        """The entry at ``key`` as it was before this message wrote it: a message read again after a
+        crash kept some of its writes (not its decision, written last) finds them, and must decide
+        as it did the first time, against what they replaced."""
+        entry = self.state.get(key)
+        if not isinstance(entry, dict):
+            return None
+        if entry.get("m") == self.story.identity:
+            return entry.get("prev")
         return entry
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        return _live(self._before(key), self.now, self.window)
 
     def run(self) -> tuple[Outcome, DecisionEntry]:
         raw = self.story.story
@@ -352,6 +364,11 @@ class _Decision:
             return self._duplicate("exact", earlier, 1.0)
         return self._passes(DedupTag(self.fp or "", "update", earlier))
 
+    def _replaced(self, key: str) -> dict[str, Any] | None:
+        """What a write to ``key`` replaces, kept in the new entry (one level deep)."""
+        before = self._before(key)
+        return None if before is None else {name: value for name, value in before.items() if name != "prev"}
+
     def _journal(self, entry: JournalEntry) -> int:
         seq = self.lang.push(self.now)
         self.state[state_key("n", self.code, seq)] = entry
@@ -362,6 +379,7 @@ class _Decision:
         seq = self._journal(
             {"at": self.now, "m": identity, "u": raw.uri, "v": raw.version, "f": self.fp, "s": self.minhash}
         )
+        uri_key = state_key("u", self.code, raw.uri)
         latest: UriEntry = {
             "version": raw.version,
             "versioncreated": raw.versioncreated,
@@ -370,11 +388,20 @@ class _Decision:
             "seen_at": self.now,
             "seq": seq,
             "m": identity,
+            "prev": self._replaced(uri_key),
         }
-        self.state[state_key("u", self.code, raw.uri)] = latest
+        self.state[uri_key] = latest
         if self.fp is not None:
-            first: TextEntry = {"uri": raw.uri, "version": raw.version, "seen_at": self.now, "seq": seq, "m": identity}
-            self.state[state_key("f", self.code, self.fp)] = first
+            text_key = state_key("f", self.code, self.fp)
+            first: TextEntry = {
+                "uri": raw.uri,
+                "version": raw.version,
+                "seen_at": self.now,
+                "seq": seq,
+                "m": identity,
+                "prev": self._replaced(text_key),
+            }
+            self.state[text_key] = first
         if self.minhash is not None:
             self.lang.index.add(seq, decode_signature(self.minhash), self.now)
         story.dedup = tag

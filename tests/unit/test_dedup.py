@@ -11,6 +11,7 @@ from schemas.records import (
     KafkaSource,
     RawStory,
     StoryInFlight,
+    StoryRef,
     TextSignature,
 )
 from tests.factories import story_in_flight
@@ -295,6 +296,61 @@ def decisions(outcomes: list[Any]) -> list[dict[str, Any]]:
         else:
             result.append({"uri": outcome.story.uri, "dedup": asdict(outcome.dedup)})
     return result
+
+
+class RecordingState(dict[str, Any]):
+    """A state that keeps the order of its writes, as the changelog does."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.writes: list[tuple[str, Any]] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes.append((key, value))
+        super().__setitem__(key, value)
+
+
+def cut_short(before: dict[str, Any], item: StoryInFlight, kept: int) -> dict[str, Any]:
+    """The state a crash leaves when it kept only the first ``kept`` writes of ``item``'s decision."""
+    trial = RecordingState(before)
+    deduplicate(item, trial, WEEK, NearDedup.from_state(before))
+    state = dict(before)
+    state.update(trial.writes[:kept])
+    return state
+
+
+def test_an_update_cut_short_by_a_crash_is_still_an_update() -> None:
+    # The crash loop of issue #16: the update's uri entry was on the changelog, its decision was not.
+    state: dict[str, Any] = {}
+    deduplicate(story("a", STORY, "1", offset=1), state, WEEK)
+    update = story("a", STORY + " A correction.", "2", offset=2)
+    writes = RecordingState(state)
+    deduplicate(update, writes, WEEK, NearDedup.from_state(state))
+    assert [key.split(":")[0] for key, _ in writes.writes] == ["n", "u", "f", "m"]
+    for kept in range(len(writes.writes)):  # every cut that loses the decision
+        crashed = cut_short(state, update, kept)
+        again = deduplicate(update, crashed, WEEK, NearDedup.from_state(crashed))
+        assert isinstance(again, StoryInFlight) and again.dedup is not None, kept
+        assert (again.dedup.status, again.dedup.supersedes) == ("update", StoryRef("a", "1")), kept
+
+
+def test_a_stream_read_again_after_a_crash_at_any_write_decides_as_the_uninterrupted_run() -> None:
+    items = stream(5, count=60)
+    expected = decisions(run_through(items, {}, NearDedup()))
+    rng = random.Random(5)
+    before: dict[str, Any] = {}
+    near = NearDedup()
+    for k, item in enumerate(items):
+        trial = RecordingState(before)
+        deduplicate(item, trial, WEEK, NearDedup.from_state(before))
+        crashed = cut_short(before, item, rng.randrange(len(trial.writes)))
+        again = run_through(items[k:], crashed, NearDedup.from_state(crashed))
+        assert decisions(again) == expected[k:], k
+        deduplicate(item, before, WEEK, near)
+
+
+def run_through(items: list[StoryInFlight], state: dict[str, Any], near: NearDedup) -> list[Any]:
+    return [deduplicate(item, state, WEEK, near) for item in items]
 
 
 def test_one_worker_and_two_workers_decide_alike() -> None:
