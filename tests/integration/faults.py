@@ -171,9 +171,9 @@ class OutputWatcher(_Background):
 
 
 async def group_lag(settings: Settings) -> int:
-    """Records of the raw, clean and unique topics the worker's consumer group has not committed
-    (-1 when the brokers cannot say)."""
-    topics = [settings.topic_raw, settings.topic_clean, settings.topic_unique]
+    """Records of every hop's input topic (raw, clean, unique, tagged) the worker's consumer group
+    has not committed (-1 when the brokers cannot say)."""
+    topics = [settings.topic_raw, settings.topic_clean, settings.topic_unique, settings.topic_tagged]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=5000)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
     try:
