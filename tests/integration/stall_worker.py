@@ -14,14 +14,14 @@ STALL_MARKER = b"wirestream-test-stall-here"
 _consume = Wiring.consume
 
 
-async def _blocking_consume(self: Wiring, stream: Any, handle: Handler, stage: Any) -> None:
+async def _blocking_consume(self: Wiring, stream: Any, handle: Handler, *args: Any, **kwargs: Any) -> None:
     async def handle_or_block(event: Any) -> None:
         value = event.message.value
         if isinstance(value, bytes) and STALL_MARKER in value:
             await asyncio.Event().wait()
         await handle(event)
 
-    await _consume(self, stream, handle_or_block, stage)
+    await _consume(self, stream, handle_or_block, *args, **kwargs)  # whatever else consume takes
 
 
 if __name__ == "__main__":
