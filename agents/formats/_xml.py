@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET  # Element and TreeBuilder only; parsing is defused
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from html.entities import name2codepoint
 from typing import Final
 
@@ -160,6 +160,15 @@ def text_of(el: Element | None) -> str | None:
     if el is None:
         return None
     return squash("".join(el.itertext()))
+
+
+def first_text(elements: Iterable[Element]) -> str | None:
+    """The text (as :func:`text_of` gives it) of the first of ``elements`` that has any; None when none has."""
+    for el in elements:
+        text = text_of(el)
+        if text:
+            return text
+    return None
 
 
 def attr(el: Element | None, name: str) -> str | None:

@@ -22,7 +22,7 @@ from agents.formats._common import (
     quote,
 )
 from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
-from agents.formats._xml import Element, attr, descendants, inner_html, kid, kids, text_of
+from agents.formats._xml import Element, attr, descendants, first_text, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
 FORMAT: Final = "newsml-1.2"
@@ -143,11 +143,7 @@ def _located(news_item: Element) -> str | None:
 
 
 def _first_line(news_item: Element, name: str) -> str | None:
-    for el in descendants(news_item, name):
-        text = text_of(el)
-        if text:
-            return text
-    return None
+    return first_text(descendants(news_item, name))
 
 
 def _provider(news_item: Element) -> str | None:

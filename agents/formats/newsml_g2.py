@@ -28,7 +28,7 @@ from agents.formats._common import (
     quote,
 )
 from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
-from agents.formats._xml import Element, attr, inner_html, kid, kids, text_of
+from agents.formats._xml import Element, attr, first_text, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
 FORMAT: Final = "newsml-g2"
@@ -99,11 +99,7 @@ def _tags(item: Element, content_meta: Element | None) -> list[AgencyTag]:
 def _headline(content_meta: Element | None) -> str | None:
     headlines = kids(content_meta, "headline")
     main = [h for h in headlines if not attr(h, "role") or "main" in (attr(h, "role") or "").lower()]
-    for el in main or headlines:
-        text = text_of(el)
-        if text:
-            return text
-    return None
+    return first_text(main or headlines)
 
 
 def _located(content_meta: Element | None) -> str | None:
