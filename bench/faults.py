@@ -40,6 +40,7 @@ from streams.topics import ensure_topics  # noqa: E402
 from tests.integration.conftest import WorkerProcess  # noqa: E402
 from tests.integration.faults import (  # noqa: E402
     FaultRun,
+    broker_down,
     fault_settings,
     kill_cluster,
     kill_leader,
@@ -122,14 +123,9 @@ def main() -> int:
                 single.reset()
                 single.start()
                 worker = _worker(single.bootstrap, logs / f"single-{run}.log", args.worker_source)
-
-                def outage() -> None:
-                    single.stop()
-                    time.sleep(args.outage)
-                    single.start()
-
                 print(f"run {run + 1}: single ...", flush=True)
                 first = (run * len(FAULTS) + len(FAULTS)) * 1_000_000
+                outage = functools.partial(broker_down, single, args.outage)
                 results["single"].append(run_fault(worker, story, first, args.rate, outage))
                 worker.stop()
                 single.stop()

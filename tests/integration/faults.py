@@ -334,6 +334,13 @@ def kill_cluster(cluster: LocalKafkaCluster, down_seconds: float) -> None:
     cluster.start(wait_seconds=120)
 
 
+def broker_down(broker: LocalKafka, down_seconds: float) -> None:
+    """Stop the broker (SIGTERM), and start it again after ``down_seconds``."""
+    broker.stop()
+    time.sleep(down_seconds)
+    broker.start()
+
+
 def kill_leader(cluster: LocalKafkaCluster, topic: str, down_seconds: float) -> LocalKafka:
     """SIGKILL the broker leading most partitions of ``topic``, and start it again after ``down_seconds``."""
     node = busiest_leader(cluster, cluster.bootstrap, topic)

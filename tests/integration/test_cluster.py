@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import WorkerProcess, fresh_kafka
 from tests.integration.faults import (
+    broker_down,
     fault_settings,
     kill_cluster,
     kill_leader,
@@ -115,13 +115,7 @@ def broker() -> Iterator[LocalKafka]:
 
 def test_single_broker_down_and_back(broker: LocalKafka, tmp_path: Path) -> None:
     for worker in _worker(fault_settings(broker.bootstrap), tmp_path / "worker.log"):
-
-        def outage() -> None:
-            broker.stop()
-            time.sleep(OUTAGE_SECONDS)
-            broker.start()
-
-        result = run_fault(worker, story, 300_000, RATE, outage)
+        result = run_fault(worker, story, 300_000, RATE, lambda: broker_down(broker, OUTAGE_SECONDS))
         assert result.accounting.lost == []
         assert 503 in result.readiness_during, "/readyz said ready while the broker was down"
         assert result.drain_seconds is not None
