@@ -19,10 +19,11 @@ from faust.types import EventT, StreamT, TopicT
 from agents.failures.dead_letter import dead_letter
 from schemas.codec import encode
 from schemas.records import DeadLetter, KafkaSource, Stage, parse_timestamp
-from streams import agents, health, metrics, web
+from streams import agents, health, metrics, resends, web
 from streams.kafka_access import KafkaAccess
 from streams.metrics import Metrics
 from streams.pipeline import Pipeline
+from streams.resends import IDEMPOTENCY_HEADER
 from streams.settings import Settings
 
 
@@ -60,6 +61,10 @@ class Readiness:
     in_flight: int = 0
 
 
+# Longest a send waits for a rebalance's read-back of the records already sent (streams.resends).
+HOLD_SECONDS = 60.0
+
+
 @dataclass(slots=True)
 class Delivered:
     """Output records the broker has acknowledged in this process's life, by topic and idempotency
@@ -67,12 +72,36 @@ class Delivered:
 
     A story handled twice comes out twice, and each copy used to be handled again at the next hop:
     copies multiplied along the three hops. A record the broker acknowledged (``acks=all``) is durable,
-    so a copy of it can be dropped with no risk of loss; what was not acknowledged yet, or was sent
-    by an earlier process, is sent again (a double, never a loss).
+    so a copy of it can be dropped with no risk of loss; what was not acknowledged yet is sent again
+    (a double, never a loss). What an earlier process sent is read back from the log on a rebalance
+    (:mod:`streams.resends`), and sends wait while that is under way.
     """
 
     capacity: int = 100_000
     keys: dict[tuple[str, str], None] = field(default_factory=dict)
+    # Cleared while a rebalance may bring records an earlier process sent (streams.resends).
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.released.set()
+
+    def hold(self) -> None:
+        """Hold sends until :meth:`release` (a rebalance has begun)."""
+        self.released.clear()
+
+    def release(self) -> None:
+        """Let sends go on (the records already sent are known)."""
+        self.released.set()
+
+    async def wait_released(self, timeout: float = HOLD_SECONDS) -> None:
+        """Wait until sends are released, at most ``timeout`` seconds: then go on, since a repeat
+        sent is a double, a stalled worker worse."""
+        if self.released.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.released.wait(), timeout)
+        except TimeoutError:
+            log.warning("sending without knowing the records already sent, after %.0f s", timeout)
 
     def add(self, topic: str, key: str) -> None:
         self.keys[(topic, key)] = None
@@ -182,9 +211,12 @@ class Wiring:
         ``idempotency_key`` this process already delivered to ``topic`` is not sent again (see
         :class:`Delivered`)."""
         name = topic.get_topic_name()
+        await self.delivered.wait_released()
         if idempotency_key is not None and (name, idempotency_key) in self.delivered:
             self.metrics.copy_dropped(name)
             return
+        if idempotency_key is not None:
+            headers = {**(headers or {}), IDEMPOTENCY_HEADER: idempotency_key.encode("utf-8")}
         sent = await topic.send(key=key.encode("utf-8"), value=encode(record), headers=headers)
         if idempotency_key is not None:
             # A future already (Faust's FutureMessage); ensure_future only gives it its type.
@@ -277,6 +309,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wiring:
     )
 
     agents.register(wiring)
+    resends.register(wiring)
     web.register(wiring)
     metrics.register(wiring)
     health.register(wiring)

@@ -70,10 +70,19 @@ class Metrics:
         )
         self.copies_dropped_total = Counter(
             "wirestream_copies_dropped_total",
-            "Records not sent again: a copy of one this process already delivered (docs/reliability.md).",
+            "Records not sent again: a copy of one already delivered (docs/reliability.md).",
             ["topic"],
             registry=r,
         )
+        self.read_back_records_total = Counter(
+            "wirestream_read_back_records_total",
+            "Output records read back on rebalances: what an earlier process already sent (docs/reliability.md).",
+            registry=r,
+        )
+        self.read_back_seconds = Histogram(
+            "wirestream_read_back_seconds", "Time a rebalance's read-back of the records already sent took.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20), registry=r,
+        )  # fmt: skip
         self.updates_total = Counter("wirestream_updates_total", "Stories passed on as updates.", registry=r)
         self.dead_letters_total = Counter(
             "wirestream_dead_letters_total", "Dead letters, per stage and reason.", ["stage", "reason"], registry=r
@@ -171,6 +180,10 @@ class Metrics:
 
     def copy_dropped(self, topic: str) -> None:
         self._per_story(self.copies_dropped_total, topic).inc()
+
+    def read_back(self, records: int, seconds: float) -> None:
+        self.read_back_records_total.inc(records)
+        self.read_back_seconds.observe(seconds)
 
     def observe_stages(self, timings: dict[str, float], stages: Iterable[str]) -> None:
         for stage in stages:

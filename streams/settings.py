@@ -180,6 +180,11 @@ class Settings:
         "partitions after this long; at least the broker's `group.min.session.timeout.ms` (6 s) "
         "(docs/reliability.md).",
     )
+    resend_lookback_seconds: float = _setting(
+        300.0,
+        "On a rebalance that gives a worker new partitions, how far back it reads the output topics for "
+        "records an earlier (crashed) worker already sent, so as not to send them again; 0: off (docs/reliability.md).",
+    )
     heartbeat_interval_seconds: float = _setting(
         1.0, "Interval of the consumer's heartbeats to the group coordinator; under a third of the session timeout."
     )
@@ -264,6 +269,8 @@ class Settings:
             _fail("stall_seconds", self.stall_seconds, "a number of seconds >= 0 (0: no watchdog)")
         if self.shutdown_grace_seconds <= 0:
             _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
+        if self.resend_lookback_seconds < 0:
+            _fail("resend_lookback_seconds", self.resend_lookback_seconds, "a number of seconds >= 0 (0: off)")
         if self.session_timeout_seconds < 1:
             _fail("session_timeout_seconds", self.session_timeout_seconds, "a number of seconds >= 1")
         if not 0 < self.heartbeat_interval_seconds * 3 <= self.session_timeout_seconds:

@@ -1,8 +1,10 @@
-"""The worker as a service: SIGTERM restarts lose and double nothing; health and readiness answer."""
+"""The worker as a service: SIGTERM restarts lose and double nothing, nor does a worker that handles
+again what an earlier one sent; health and readiness answer."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import threading
 import time
@@ -12,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.client import consume, produce
+from streams.client import consume, produce, read_messages
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import WorkerProcess, distinct_words, free_port
@@ -61,6 +63,39 @@ def test_sigterm_restart_loses_and_doubles_nothing(settings: Settings, start_wor
     assert {t for t, _ in records} == {settings.topic_enriched}
     assert set(counts) == {f"urn:test:lifecycle-{i}" for i in range(total)}, "lost stories"
     assert max(counts.values()) == 1, [uri for uri, n in counts.items() if n > 1]
+
+
+def test_a_worker_that_handles_again_what_was_sent_sends_none_of_it_again(
+    settings: Settings, start_worker: Any
+) -> None:
+    """What a SIGKILL leaves behind, made certain: every output in the log and no input committed.
+    A worker of another group (no committed offsets, empty tables) handles every message again at
+    every hop; the records read back from the log when it got its partitions stop each repeat."""
+    settings = settings.with_overrides(entities_enabled=False, language_short_text_model="off")
+    asyncio.run(ensure_topics(settings))
+    total = 12
+    asyncio.run(produce(settings.bootstrap_servers, settings.topic_raw, [story(i) for i in range(total)]))
+    first = start_worker(settings, "first")
+    sent = asyncio.run(consume(settings.bootstrap_servers, [settings.topic_enriched], expected=total, timeout=120))
+    assert len(sent) == total, first.tail()
+    assert first.stop() == 0, first.tail()
+
+    again = settings.with_overrides(app_id=f"{settings.app_id}-again", web_port=free_port())
+    second = start_worker(again, "again")
+    dropped_pattern = re.compile(
+        rf'^wirestream_copies_dropped_total{{topic="{re.escape(settings.topic_enriched)}"}} (\S+)$', re.M
+    )
+    deadline, dropped = time.monotonic() + 120, 0.0
+    while time.monotonic() < deadline and dropped < total:
+        found = dropped_pattern.search(second.get("/metrics")[1].decode())
+        dropped = float(found.group(1)) if found else 0.0
+        time.sleep(0.5)
+    assert dropped == total, second.tail()
+
+    hops = [settings.topic_clean, settings.topic_unique, settings.topic_tagged, settings.topic_enriched]
+    written = asyncio.run(read_messages(settings.bootstrap_servers, hops, timeout=30, idle=3))
+    per_topic = Counter(message.topic for message in written)
+    assert per_topic == dict.fromkeys(hops, total), "a repeat was sent again"
 
 
 def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> None:

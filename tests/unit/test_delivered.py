@@ -1,11 +1,15 @@
-"""A copy of an output record the broker already acknowledged is not sent again; anything else is."""
+"""A copy of an output record the broker already acknowledged, or read back from the log after a
+rebalance, is not sent again; anything else is."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
+
 from streams.app import Delivered, create_app
+from streams.resends import IDEMPOTENCY_HEADER, idempotency_key, tail_start
 from streams.settings import Settings
 
 
@@ -14,6 +18,7 @@ class RecordingTopic:
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
+        self.headers: list[dict[str, bytes] | None] = []
         self.deliveries: list[asyncio.Future[Any]] = []
 
     def get_topic_name(self) -> str:
@@ -22,6 +27,7 @@ class RecordingTopic:
     async def send(self, key: bytes, value: bytes, headers: dict[str, bytes] | None = None) -> asyncio.Future[Any]:
         delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.sent.append(key)
+        self.headers.append(headers)
         self.deliveries.append(delivery)
         return delivery
 
@@ -58,3 +64,53 @@ def test_delivered_forgets_the_oldest_past_its_capacity() -> None:
     assert ("t", "k1") not in delivered
     assert ("t", "k2") in delivered and ("t", "k3") in delivered
     assert ("other", "k3") not in delivered
+
+
+async def test_a_keyed_record_carries_its_key_in_a_header_for_the_read_back() -> None:
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
+    topic: Any = RecordingTopic()
+    await wiring.send(topic, "a", {}, idempotency_key="raw:0:5#0", headers={"lane": b"3"})
+    await wiring.send(topic, "a", {})
+    assert topic.headers[0] == {"lane": b"3", IDEMPOTENCY_HEADER: b"raw:0:5#0"}
+    assert idempotency_key(list(topic.headers[0].items())) == "raw:0:5#0"
+    assert topic.headers[1] is None and idempotency_key(None) is None
+
+
+async def test_a_key_read_back_stops_its_repeat() -> None:
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
+    topic: Any = RecordingTopic()
+    wiring.delivered.add("stories.unique", "raw:0:5#0")  # what a read-back found in the log
+    await wiring.send(topic, "a", {}, idempotency_key="raw:0:5#0")
+    await wiring.send(topic, "a", {}, idempotency_key="raw:0:6#0")
+    assert topic.sent == [b"a"], "only the record not in the log is sent"
+
+
+async def test_sends_wait_while_a_rebalance_reads_back_and_go_on_after_the_limit() -> None:
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
+    topic: Any = RecordingTopic()
+    wiring.delivered.hold()
+    sending = asyncio.ensure_future(wiring.send(topic, "a", {}, idempotency_key="raw:0:5#0"))
+    await asyncio.sleep(0.05)
+    assert not topic.sent, "held while the read-back runs"
+    wiring.delivered.add("stories.unique", "raw:0:5#0")
+    wiring.delivered.release()
+    await sending
+    assert not topic.sent, "released, and the key read back: the repeat is dropped"
+
+    wiring.delivered.hold()
+    await asyncio.wait_for(wiring.delivered.wait_released(timeout=0.05), 1.0)  # a stuck rebalance does not stall
+
+
+@pytest.mark.parametrize(
+    ("end", "first_recent", "most", "start"),
+    [
+        (100, 40, 1000, 40),  # the lookback's first record
+        (100, None, 1000, 100),  # nothing that recent: nothing to read
+        (100, 40, 10, 90),  # capped at the last ``most`` records
+        (5, 0, 10, 0),
+    ],
+)
+def test_the_tail_starts_at_the_lookback_within_the_cap(
+    end: int, first_recent: int | None, most: int, start: int
+) -> None:
+    assert tail_start(end, first_recent, most) == start
