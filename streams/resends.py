@@ -14,6 +14,7 @@ key (a double, as before).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -145,7 +146,8 @@ def register(wiring: Wiring) -> None:
         owned.update(assigned or ())
         try:
             if gained and settings.resend_lookback_seconds > 0:
-                await _seed(wiring, access, written)
+                # Bounded whole: reaching a broker that is down can take longer than the read itself.
+                await asyncio.wait_for(_seed(wiring, access, written), READ_BACK_SECONDS + 10)
         except Exception as error:  # noqa: BLE001 - without it, repeats go out again: doubles, never a loss
             log.warning("could not read back the records already sent: %r; repeats will be sent again", error)
         finally:
