@@ -77,6 +77,7 @@ class GracefulWorker(TunedWorker):
         watchdog.daemon = True
         watchdog.start()
         self.wiring.readiness.draining = True
+        self.wiring.delivered.release()  # a send held by a rebalance that will not finish now goes out
         self._drain = asyncio.ensure_future(self._drain_then_stop(signum), loop=self.loop)
 
     async def _drain_then_stop(self, signum: signal.Signals) -> None:
