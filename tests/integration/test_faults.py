@@ -1,5 +1,5 @@
 """Worker faults on the real broker, short forms of ``bench/worker_faults.py``: a rebalance storm loses and
-doubles nothing; a crash loop loses nothing and every decision is the uninterrupted run's."""
+doubles nothing; a crash loop loses nothing, hardly doubles, and every decision is the uninterrupted run's."""
 
 from __future__ import annotations
 
@@ -44,9 +44,12 @@ def test_crash_loop_loses_nothing(kafka: LocalKafka, tmp_path: Path) -> None:
     assert outcome.kills >= 3, report(outcome)
     assert outcome.tally.lost == 0, report(outcome)
     assert outcome.tally.decisions_equal, report(outcome)
-    # SIGKILL loses what was handled since the last commit: those stories come out again (at-least-once),
-    # each with the same idempotency key. Recovery takes the session timeout (10 s) and a rebalance, not
-    # Faust's default minute (with 60 s every kill stalls the output for more than 60 s).
+    # A SIGKILL leaves what was handled since the last commit to be handled again; the next owner reads
+    # back what was already sent and does not send it again (streams/resends.py). Without the read-back
+    # each kill repeated ~13 stories at this rate; a repeat the read-back cannot see (docs/reliability.md)
+    # is tolerated, once a kill at the most. Recovery takes the session timeout (10 s) and a rebalance,
+    # not Faust's default minute (with 60 s every kill stalls the output for more than 60 s).
+    assert outcome.tally.doubled <= outcome.kills, report(outcome)
     assert outcome.tally.stall_seconds < 45, report(outcome)
     if os.environ.get("WIRESTREAM_FAULTS_VERBOSE"):
         print(report(outcome))
