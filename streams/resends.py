@@ -129,10 +129,7 @@ def register(wiring: Wiring) -> None:
     it gained have been read back (see the module's docstring)."""
     settings, delivered = wiring.settings, wiring.delivered
     access = KafkaAccess.from_settings(settings)
-    topics = wiring.topics
-    # Dead letters carry no key (a packet's items can fail alike at the same coordinates): not read back.
-    keyed = (topics.clean, topics.unique, topics.tagged, topics.enriched, topics.duplicates)
-    written = [topic.get_topic_name() for topic in keyed]
+    writes = hop_outputs(wiring)
     owned: set[Any] = set()
 
     @wiring.app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -144,14 +141,29 @@ def register(wiring: Wiring) -> None:
         gained = set(assigned or ()) - owned
         owned.clear()
         owned.update(assigned or ())
+        written = sorted({output for tp in gained for output in writes.get(tp.topic, ())})
         try:
-            if gained and settings.resend_lookback_seconds > 0:
+            if written and settings.resend_lookback_seconds > 0:
                 # Bounded whole: reaching a broker that is down can take longer than the read itself.
                 await asyncio.wait_for(_seed(wiring, access, written), READ_BACK_SECONDS + 10)
         except Exception as error:  # noqa: BLE001 - without it, repeats go out again: doubles, never a loss
             log.warning("could not read back the records already sent: %r; repeats will be sent again", error)
         finally:
             delivered.release()
+
+
+def hop_outputs(wiring: Wiring) -> dict[str, list[str]]:
+    """The topics each hop writes keyed records to, by the topic it reads: a partition gained on an
+    input topic can only bring repeats on these. Dead letters carry no key (a packet's items can fail
+    alike at the same coordinates), so they are not read back."""
+    topics = wiring.topics
+    hops = {
+        topics.raw: [topics.clean],
+        topics.clean: [topics.unique, topics.duplicates],
+        topics.unique: [topics.tagged],
+        topics.tagged: [topics.enriched, topics.duplicates],
+    }
+    return {source.get_topic_name(): [t.get_topic_name() for t in outputs] for source, outputs in hops.items()}
 
 
 async def _seed(wiring: Wiring, access: KafkaAccess, topics: Sequence[str]) -> None:

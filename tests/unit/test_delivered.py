@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streams.app import Delivered, create_app
-from streams.resends import IDEMPOTENCY_HEADER, idempotency_key, tail_start
+from streams.resends import IDEMPOTENCY_HEADER, hop_outputs, idempotency_key, tail_start
 from streams.settings import Settings
 
 
@@ -114,3 +114,13 @@ def test_the_tail_starts_at_the_lookback_within_the_cap(
     end: int, first_recent: int | None, most: int, start: int
 ) -> None:
     assert tail_start(end, first_recent, most) == start
+
+
+def test_a_partition_gained_is_read_back_on_what_its_hop_writes() -> None:
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
+    assert hop_outputs(wiring) == {
+        "stories.raw": ["stories.clean"],
+        "stories.clean": ["stories.unique", "stories.duplicates"],
+        "stories.unique": ["stories.tagged"],
+        "stories.tagged": ["stories.enriched", "stories.duplicates"],
+    }
