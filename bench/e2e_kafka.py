@@ -14,9 +14,10 @@ is accounted for on the enriched, duplicates and dead-letter topics (or ``--time
   steady offered load of ``--load`` (default 50 %) of the maximum measured for the same configuration.
 * **CPU ms/story** of the workers (``/proc/<pid>/stat``), **RSS** after warm-up and after the run.
 
-Scenarios: ``passthrough`` (the framework ceiling: one hop, decode + encode), ``chain`` (three such hops
-along the pipeline's topics: Faust's own cost of the pipeline's shape), ``stubbed`` (the pipeline's
-three hops with identity stages), ``off`` (entities off), ``on`` (entities on), each ×1 and ×2 workers;
+Scenarios: ``passthrough`` (the framework ceiling: one hop, decode + encode), ``chain`` (four such hops
+along the pipeline's topics, the fourth topic of one partition as the thread stage's: Faust's own cost of
+the pipeline's shape), ``chain3`` (three, the shape before the thread stage), ``stubbed`` (the pipeline's
+four hops with identity stages), ``off`` (entities off), ``on`` (entities on), each ×1 and ×2 workers;
 ``lat-on`` / ``lat-off`` the latency runs (2 workers). ``--scenarios`` picks some.
 
     python bench/e2e_kafka.py [--n 2000] [--scenarios passthrough-1,stubbed-1,on-1,...] [--json OUT]
@@ -58,7 +59,7 @@ LAUNCHER = REPO / "bench" / "launcher.py"
 WORK = REPO / ".local" / "bench"
 DEFAULT_SCENARIOS = ",".join(
     (
-        "passthrough-1,chain-1,stubbed-1,passthrough-2,chain-2,stubbed-2",
+        "passthrough-1,chain3-1,chain-1,stubbed-1,passthrough-2,chain3-2,chain-2,stubbed-2",
         "off-1,off-2,on-1,on-2,lat-off-2,lat-on-2",
     )
 )
@@ -291,7 +292,7 @@ class Bench:
         kind = "-".join(parts[:-1])
         latency_run = kind.startswith("lat-")
         kind = kind.removeprefix("lat-")
-        mode = {"passthrough": "passthrough", "chain": "chain", "stubbed": "stubbed"}.get(kind, "pipeline")
+        mode = kind if kind in ("passthrough", "chain", "chain3", "stubbed") else "pipeline"
         entities = kind == "on"
         run_id = f"{name}-{uuid.uuid4().hex[:6]}"
         settings, env = self.settings(run_id, entities)
@@ -546,11 +547,11 @@ def _ratios(results: dict[str, Result]) -> dict[str, float]:
     out: dict[str, float] = {}
     for n in ("1", "2"):
         s = results.get(f"stubbed-{n}")
-        for base in ("passthrough", "chain"):
+        for base in ("passthrough", "chain", "chain3"):
             b = results.get(f"{base}-{n}")
             if b and s and b.stories_per_s:
                 out[f"stubbed/{base} x{n}"] = round(s.stories_per_s / b.stories_per_s, 3)
-    for kind in ("passthrough", "chain", "stubbed", "off", "on"):
+    for kind in ("passthrough", "chain", "chain3", "stubbed", "off", "on"):
         one, two = results.get(f"{kind}-1"), results.get(f"{kind}-2")
         if one and two and one.stories_per_s:
             out[f"scaling {kind} 2/1 workers"] = round(two.stories_per_s / one.stories_per_s, 3)

@@ -5,14 +5,17 @@ pass-through agent. Settings come from the ``WIRESTREAM_*`` variables, as for ``
     python bench/launcher.py pipeline      # exactly ``wirestream worker``
     python bench/launcher.py stubbed       # the same worker, every stage function replaced by identity
     python bench/launcher.py passthrough   # one Faust agent: raw -> the enriched topic, decode + encode
-    python bench/launcher.py chain         # three such agents along the pipeline's topics: raw -> clean
-                                           # -> unique -> enriched (Faust's own cost of the pipeline's hops)
+    python bench/launcher.py chain         # four such agents along the pipeline's topics: raw -> clean
+                                           # -> unique -> tagged (1 partition) -> enriched (Faust's own
+                                           # cost of the pipeline's shape)
+    python bench/launcher.py chain3        # three: raw -> clean -> unique -> enriched (the pipeline's shape
+                                           # before the thread stage, which issue #19 measured against)
     python bench/launcher.py faust-exactly-once   # the worker with Faust's processing_guarantee="exactly_once"
                                                   # (bench/worker_faults.py shows what it does under faults)
 
 The stubbed mode hands the worker a :class:`streams.pipeline.Pipeline` whose stages are identity ones
 (``_stubbed_pipeline``): the product code has no benchmark switch. Parsing the payload (the validate
-step), the three Faust hops, the (de)serialisation of the records between them and the building of the
+step), the four Faust hops, the (de)serialisation of the records between them and the building of the
 ninjs envelope stay: that is the plumbing this mode measures.
 """
 
@@ -32,13 +35,15 @@ from streams.settings import Settings  # noqa: E402
 
 def _stubbed_pipeline(settings: Settings) -> Pipeline:
     """The worker's pipeline with identity stages: stage 1 only parses (the validate step), dedup
-    passes every story as new, the entity stage tags nothing; no model is loaded."""
+    passes every story as new, the entity stage tags nothing, every story opens a thread of its own
+    (and the state is left empty, so no summary is sent); no model is loaded."""
     from dataclasses import replace
 
     from agents.failures.dead_letter import dead_letter
     from agents.formats import parse_payload
+    from agents.threads import Decision, thread_id
     from schemas.ninjs import build_enriched
-    from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight
+    from schemas.records import CleanText, DedupTag, LanguageTag, StoryInFlight, StoryRef, ThreadTag
 
     def parse_only(payload: bytes, content_type: str | None, source: Any, received_at: float, *_: Any) -> list[Any]:
         try:
@@ -67,7 +72,11 @@ def _stubbed_pipeline(settings: Settings) -> Pipeline:
     def identity_entities(stories: Any, pipeline_version: str, enabled: bool, max_chars: int, ninjs: str) -> list[Any]:
         return [build_enriched(story, [], pipeline_version, ninjs_version=ninjs) for story in stories]
 
-    return Pipeline(settings, Stages(parse_only, identity_dedup, identity_entities, lambda _: {}))
+    def own_thread(story: Any, *_: Any) -> Decision:
+        uri, version = story.item["uri"], story.item.get("version")
+        return Decision(ThreadTag(thread_id(uri, version), StoryRef(uri, version), 1, [], 0.0), None)
+
+    return Pipeline(settings, Stages(parse_only, identity_dedup, identity_entities, lambda _: {}, own_thread))
 
 
 def _faust_exactly_once() -> None:
@@ -84,8 +93,9 @@ def _faust_exactly_once() -> None:
 def _passthrough(settings: Settings, hops: int = 1) -> None:
     """A Faust app with the worker's consumer/producer settings and ``hops`` agents in a row that copy
     each message on, decoded and encoded again with orjson (the same codec): one hop goes from the raw
-    topic straight to the enriched one; three go raw -> clean -> unique -> enriched, the pipeline's
-    topics, keyed as the pipeline keys them (the clean topic by a language-sized set of keys)."""
+    topic straight to the enriched one; four go raw -> clean -> unique -> tagged (one partition, as the
+    thread stage's) -> enriched, the pipeline's topics, keyed as the pipeline keys them (the clean topic
+    by a language-sized set of keys); three stop at unique and go on to enriched."""
     import asyncio
     import logging
 
@@ -99,9 +109,9 @@ def _passthrough(settings: Settings, hops: int = 1) -> None:
     asyncio.set_event_loop(loop)
     loop.run_until_complete(ensure_topics(settings))
     app = faust_app(settings, store="memory://")
-    names = [settings.topic_raw, settings.topic_clean, settings.topic_unique, settings.topic_enriched]
+    names = [settings.topic_raw, settings.topic_clean, settings.topic_unique, settings.topic_tagged]
     path = [*names[:hops], settings.topic_enriched]
-    topics = [_topic(app, name, settings.partitions) for name in path]
+    topics = [_topic(app, name, 1 if name == settings.topic_tagged else settings.partitions) for name in path]
 
     def first_hop(message: Any) -> tuple[bytes, bytes]:
         try:
@@ -146,12 +156,15 @@ def _passthrough(settings: Settings, hops: int = 1) -> None:
     worker.execute_from_commandline()
 
 
+HOPS = {"passthrough": 1, "chain3": 3, "chain": 4}
+
+
 def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "pipeline"
     settings = Settings.from_env()
     print(f"launcher: mode={mode} pid={__import__('os').getpid()} at {time.time():.3f}", file=sys.stderr, flush=True)
-    if mode in ("passthrough", "chain"):
-        _passthrough(settings, hops=1 if mode == "passthrough" else 3)
+    if mode in HOPS:
+        _passthrough(settings, hops=HOPS[mode])
         return 0
     if mode == "faust-exactly-once":
         _faust_exactly_once()
