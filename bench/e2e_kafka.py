@@ -51,7 +51,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa:
 from streams.client import story_key  # noqa: E402
 from streams.kafka_access import KafkaAccess  # noqa: E402
 from streams.kafka_local import LocalKafka  # noqa: E402
-from streams.settings import Settings  # noqa: E402
+from streams.settings import Settings, env_name  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 
 PYTHON = sys.executable
@@ -203,15 +203,17 @@ class Bench:
 
     # -- workers ------------------------------------------------------------------------------
     def settings(self, run_id: str, entities: bool) -> tuple[Settings, dict[str, str]]:
+        # Every topic of its own (``bench.<run>.raw``, ...): one shared across scenarios (the thread
+        # stage's, before this was derived from the settings) fed each run the records of the earlier ones.
+        defaults = Settings()
+        topics = {
+            env_name(name): f"bench.{run_id}.{getattr(defaults, name).removeprefix('stories.')}"
+            for name in Settings.topic_names()
+        }
         env = {
             "WIRESTREAM_BROKER": f"kafka://{self.bootstrap}",
             "WIRESTREAM_APP_ID": f"bench-{run_id}",
-            "WIRESTREAM_TOPIC_RAW": f"bench.{run_id}.raw",
-            "WIRESTREAM_TOPIC_CLEAN": f"bench.{run_id}.clean",
-            "WIRESTREAM_TOPIC_UNIQUE": f"bench.{run_id}.unique",
-            "WIRESTREAM_TOPIC_ENRICHED": f"bench.{run_id}.enriched",
-            "WIRESTREAM_TOPIC_DUPLICATES": f"bench.{run_id}.duplicates",
-            "WIRESTREAM_TOPIC_DEADLETTER": f"bench.{run_id}.deadletter",
+            **topics,
             "WIRESTREAM_PARTITIONS": str(self.partitions),
             "WIRESTREAM_OUTPUT_PARTITIONS": str(self.partitions),
             "WIRESTREAM_ENTITIES_ENABLED": "true" if entities else "false",
