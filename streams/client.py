@@ -72,6 +72,31 @@ async def topic_partitions(kafka: KafkaAccess | str, topics: list[str]) -> list[
     return [TopicPartition(t, p) for t in topics for p in found[t]]
 
 
+async def group_free_reader(
+    kafka: KafkaAccess | str,
+    topics: list[str],
+    isolation_level: str = "read_uncommitted",
+    max_partition_fetch_bytes: int = CLIENT_MAX_BYTES,
+) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+    """A started consumer of no group (nothing committed) assigned every partition of ``topics``, and
+    those partitions; the caller stops it."""
+    partitions = await topic_partitions(kafka, topics)
+    consumer = AIOKafkaConsumer(
+        **kafka_access(kafka).client_options(),
+        enable_auto_commit=False,
+        group_id=None,
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
+        isolation_level=isolation_level,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer, partitions
+
+
 async def read_messages(
     kafka: KafkaAccess | str,
     topics: list[str],
@@ -85,18 +110,9 @@ async def read_messages(
     Stops when ``expected`` messages were read, after ``idle`` seconds with nothing new, or at
     ``timeout``. ``read_committed`` skips records of aborted (or still open) transactions.
     """
-    partitions = await topic_partitions(kafka, topics)
-    consumer = AIOKafkaConsumer(
-        **kafka_access(kafka).client_options(),
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=CLIENT_MAX_BYTES,
-        isolation_level=isolation_level,
-    )
-    await consumer.start()
+    consumer, partitions = await group_free_reader(kafka, topics, isolation_level)
     messages: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()

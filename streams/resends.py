@@ -4,8 +4,9 @@ A worker killed between sending its outputs and committing its input leaves both
 outputs are in the log, and the input is handled again by whichever worker gets its partition
 next, which used to send every output a second time (docs/reliability.md). Each record sent with
 an idempotency key carries it in the :data:`IDEMPOTENCY_HEADER` header; when a rebalance gives a
-worker partitions it did not have, it reads back the recent tail of every topic it writes to
-(``read_committed``, ``WIRESTREAM_RESEND_LOOKBACK_SECONDS``) before it sends anything, and the keys
+worker partitions it did not have, it reads back the recent tail of the topics those partitions'
+hops write (:func:`hop_outputs`; ``read_committed``, ``WIRESTREAM_RESEND_LOOKBACK_SECONDS``) before
+it sends anything, and the keys
 found join :class:`streams.app.Delivered`: a repeat of one of them is dropped like a copy this
 process sent itself. Only a key read from the log is skipped, so nothing can be lost; a record
 older than the lookback, or not yet replicated when the tail is read, is sent again with the same
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.client import topic_partitions
+from streams.client import group_free_reader
 from streams.kafka_access import KafkaAccess
 
 if TYPE_CHECKING:
@@ -75,17 +76,8 @@ async def read_back(
     read with ``read_committed`` up to each partition's end as it is now."""
     began = time.monotonic()
     found = ReadBack()
-    partitions = await topic_partitions(access, list(topics))
-    consumer = AIOKafkaConsumer(
-        **access.client_options(),
-        enable_auto_commit=False,
-        group_id=None,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=max_record_bytes,
-    )
-    await consumer.start()
+    consumer, partitions = await group_free_reader(access, list(topics), "read_committed", max_record_bytes)
     try:
-        consumer.assign(partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         recent = await consumer.offsets_for_times({tp: int(since * 1000) for tp in partitions})
         pending: dict[TopicPartition, int] = {}
