@@ -203,17 +203,13 @@ class Bench:
 
     # -- workers ------------------------------------------------------------------------------
     def settings(self, run_id: str, entities: bool) -> tuple[Settings, dict[str, str]]:
-        # Every topic of its own (``bench.<run>.raw``, ...): one shared across scenarios (the thread
-        # stage's, before this was derived from the settings) fed each run the records of the earlier ones.
-        defaults = Settings()
-        topics = {
-            env_name(name): f"bench.{run_id}.{getattr(defaults, name).removeprefix('stories.')}"
-            for name in Settings.topic_names()
-        }
+        # Every topic of its own, as Settings.isolated names them: one shared across scenarios (the thread
+        # stage's, before the names came from there) fed each run the records of the earlier ones.
+        isolated = Settings().isolated(run_id, prefix="bench")
+        names = ("app_id", *Settings.topic_names())
         env = {
             "WIRESTREAM_BROKER": f"kafka://{self.bootstrap}",
-            "WIRESTREAM_APP_ID": f"bench-{run_id}",
-            **topics,
+            **{env_name(name): getattr(isolated, name) for name in names},
             "WIRESTREAM_PARTITIONS": str(self.partitions),
             "WIRESTREAM_OUTPUT_PARTITIONS": str(self.partitions),
             "WIRESTREAM_ENTITIES_ENABLED": "true" if entities else "false",
