@@ -255,24 +255,17 @@ class Settings:
             _fail("entities_max_chars", self.entities_max_chars, "an integer from 1 to 1000000 (spaCy's limit)")
         if not 1 <= self.web_port <= 65535:
             _fail("web_port", self.web_port, "a port number 1-65535")
-        if self.dedup_window_seconds <= 0:
-            _fail("dedup_window_seconds", self.dedup_window_seconds, "a number of seconds > 0")
+        self._check_seconds("dedup_window_seconds", 0, above=True)
         if not 0 < self.dedup_near_threshold <= 1:
             _fail("dedup_near_threshold", self.dedup_near_threshold, "a number > 0 and <= 1")
         if self.translations not in TRANSLATIONS:
             _fail("translations", self.translations, " or ".join(TRANSLATIONS))
-        if self.threads_window_seconds <= 0:
-            _fail("threads_window_seconds", self.threads_window_seconds, "a number of seconds > 0")
-        if self.threads_order_wait_seconds < 0:
-            _fail("threads_order_wait_seconds", self.threads_order_wait_seconds, "a number of seconds >= 0")
-        if self.stall_seconds < 0:
-            _fail("stall_seconds", self.stall_seconds, "a number of seconds >= 0 (0: no watchdog)")
-        if self.shutdown_grace_seconds <= 0:
-            _fail("shutdown_grace_seconds", self.shutdown_grace_seconds, "a number of seconds > 0")
-        if self.resend_lookback_seconds < 0:
-            _fail("resend_lookback_seconds", self.resend_lookback_seconds, "a number of seconds >= 0 (0: off)")
-        if self.session_timeout_seconds < 1:
-            _fail("session_timeout_seconds", self.session_timeout_seconds, "a number of seconds >= 1")
+        self._check_seconds("threads_window_seconds", 0, above=True)
+        self._check_seconds("threads_order_wait_seconds", 0)
+        self._check_seconds("stall_seconds", 0, note=" (0: no watchdog)")
+        self._check_seconds("shutdown_grace_seconds", 0, above=True)
+        self._check_seconds("resend_lookback_seconds", 0, note=" (0: off)")
+        self._check_seconds("session_timeout_seconds", 1)
         if not 0 < self.heartbeat_interval_seconds * 3 <= self.session_timeout_seconds:
             _fail(
                 "heartbeat_interval_seconds",
@@ -290,9 +283,14 @@ class Settings:
         for server in self.broker.split(","):
             if not re.match(r"^(kafka://)?[^:/\s]+:\d{1,5}$", server.strip()):
                 _fail("broker", self.broker, "comma-separated host:port (optionally kafka://host:port)")
-        if self.broker_wait_seconds < 0:
-            _fail("broker_wait_seconds", self.broker_wait_seconds, "a number of seconds >= 0")
+        self._check_seconds("broker_wait_seconds", 0)
         self._validate_security()
+
+    def _check_seconds(self, name: str, least: int, *, above: bool = False, note: str = "") -> None:
+        """Fail unless the duration ``name`` is at least ``least`` seconds (more than ``least`` with ``above``)."""
+        value = getattr(self, name)
+        if value <= least if above else value < least:
+            _fail(name, value, f"a number of seconds {'>' if above else '>='} {least}{note}")
 
     def _validate_security(self) -> None:
         protocol = self.security_protocol
