@@ -499,6 +499,19 @@ class ModelSettings:
     seed: int = 0
 
 
+def _corpus(split: str) -> str:
+    """The ``[corpora.<split>]`` section: dev and train are read alike, each from its ``paths`` entry."""
+    return f"""\
+[corpora.{split}]
+@readers = "spacy.Corpus.v1"
+path = ${{paths.{split}}}
+max_length = 0
+gold_preproc = false
+limit = 0
+augmenter = null
+"""
+
+
 def build_config(lang: str, s: ModelSettings, max_seconds: float) -> str:
     """An ``init config``-style config string for a CPU tok2vec+ner pipeline."""
     return f"""\
@@ -568,22 +581,8 @@ upstream = "*"
 
 [corpora]
 
-[corpora.dev]
-@readers = "spacy.Corpus.v1"
-path = ${{paths.dev}}
-max_length = 0
-gold_preproc = false
-limit = 0
-augmenter = null
-
-[corpora.train]
-@readers = "spacy.Corpus.v1"
-path = ${{paths.train}}
-max_length = 0
-gold_preproc = false
-limit = 0
-augmenter = null
-
+{_corpus("dev")}
+{_corpus("train")}
 [training]
 dev_corpus = "corpora.dev"
 train_corpus = "corpora.train"
