@@ -78,29 +78,30 @@ def state_key(kind: EntryKind, *parts: str | int | None) -> str:
     return ":".join((kind, *(str(part) for part in parts)))
 
 
-class UriEntry(TypedDict):
-    """``u:``: the latest version that passed of a uri, which journal entry wrote it, and the entry
-    it replaced (``prev``, without its own ``prev``)."""
+class Written(TypedDict):
+    """What a ``u:`` or ``f:`` entry ends with: when, by which journal entry (``seq``) and which message
+    (``m``) it was written, and the entry it replaced (``prev``, without its own ``prev``)."""
 
-    version: str | None
-    versioncreated: str | None
-    fingerprint: str | None
-    headline: NotRequired[str | None]  # the clean headline's fingerprint; absent in entries of before it
     seen_at: float
     seq: int
     m: str
     prev: NotRequired[dict[str, Any] | None]  # absent in entries of before it
 
 
-class TextEntry(TypedDict):
-    """``f:``: the story that first passed with a text, and the entry it replaced (``prev``)."""
+class UriEntry(Written):
+    """``u:``: the latest version that passed of a uri, and how it was written (:class:`Written`)."""
+
+    version: str | None
+    versioncreated: str | None
+    fingerprint: str | None
+    headline: NotRequired[str | None]  # the clean headline's fingerprint; absent in entries of before it
+
+
+class TextEntry(Written):
+    """``f:``: the story that first passed with a text, and how it was written (:class:`Written`)."""
 
     uri: str
     version: str | None
-    seen_at: float
-    seq: int
-    m: str
-    prev: NotRequired[dict[str, Any] | None]
 
 
 class JournalEntry(TypedDict):
@@ -364,10 +365,12 @@ class _Decision:
             return self._duplicate("exact", earlier, 1.0)
         return self._passes(DedupTag(self.fp or "", "update", earlier))
 
-    def _replaced(self, key: str) -> dict[str, Any] | None:
-        """What a write to ``key`` replaces, kept in the new entry (one level deep)."""
+    def _written(self, key: str, seq: int) -> Written:
+        """How an entry this message writes to ``key`` (journal entry ``seq``) is written: now, by this
+        message, and what the write replaces (one level deep), which :meth:`_before` gives back."""
         before = self._before(key)
-        return None if before is None else {name: value for name, value in before.items() if name != "prev"}
+        replaced = None if before is None else {name: value for name, value in before.items() if name != "prev"}
+        return {"seen_at": self.now, "seq": seq, "m": self.story.identity, "prev": replaced}
 
     def _journal(self, entry: JournalEntry) -> int:
         seq = self.lang.push(self.now)
@@ -385,22 +388,12 @@ class _Decision:
             "versioncreated": raw.versioncreated,
             "fingerprint": self.fp,
             "headline": self.headline,
-            "seen_at": self.now,
-            "seq": seq,
-            "m": identity,
-            "prev": self._replaced(uri_key),
+            **self._written(uri_key, seq),
         }
         self.state[uri_key] = latest
         if self.fp is not None:
             text_key = state_key("f", self.code, self.fp)
-            first: TextEntry = {
-                "uri": raw.uri,
-                "version": raw.version,
-                "seen_at": self.now,
-                "seq": seq,
-                "m": identity,
-                "prev": self._replaced(text_key),
-            }
+            first: TextEntry = {"uri": raw.uri, "version": raw.version, **self._written(text_key, seq)}
             self.state[text_key] = first
         if self.minhash is not None:
             self.lang.index.add(seq, decode_signature(self.minhash), self.now)
