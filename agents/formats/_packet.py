@@ -53,6 +53,16 @@ class ItemResult:
     error: StageError | None = None
 
 
+def without_uri(uri: str | None, kind: str, body: str | None, missing: str, headline: str | None) -> ItemResult:
+    """An item with no id (``missing`` says which, ``headline`` helps find it): ``MissingUri``. An item
+    with a text body is refused at once; any other keeps the error, raised only when no item of the
+    payload passes (:func:`collect`)."""
+    error = fail("MissingUri", f"{missing} (headline {quote(headline or '')})")
+    if body is None:
+        return ItemResult(uri, kind, error=error)
+    raise error
+
+
 def collect(results: list[ItemResult], fmt: str) -> list[RawStory]:
     """The stories of a payload's items: text items and metadata-only items, in document order.
 

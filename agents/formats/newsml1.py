@@ -14,14 +14,12 @@ from typing import Final
 from agents.formats import nitf
 from agents.formats._common import (
     add_tag,
-    fail,
     has_text,
     iso_datetime,
     parse_pubstatus,
     parse_urgency,
-    quote,
 )
-from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
+from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type, without_uri
 from agents.formats._xml import Element, attr, descendants, first_text, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
@@ -181,13 +179,8 @@ def item_result(news_item: Element, envelope: Element | None) -> ItemResult:
     if body is None and item_type == "text" and pubstatus != CANCELED:
         return ItemResult(uri, kind, declares_text=True)
     if not uri:
-        missing = fail(
-            "MissingUri",
-            f"{FORMAT} NewsItem has no NewsIdentifier (headline {quote(_first_line(news_item, 'HeadLine') or '')})",
-        )
-        if body is None:
-            return ItemResult(uri, kind, error=missing)
-        raise missing
+        missing = f"{FORMAT} NewsItem has no NewsIdentifier"
+        return without_uri(uri, kind, body, missing, _first_line(news_item, "HeadLine"))
     language = next((_formal(el) for el in descendants(news_item, "Language") if _formal(el)), None)
     urgency = _formal(kid(management, "Urgency")) or _formal(kid(envelope, "Priority"))
     story = RawStory(

@@ -20,14 +20,12 @@ from agents.formats import nitf
 from agents.formats._common import (
     TagKind,
     add_tag,
-    fail,
     has_text,
     iso_datetime,
     parse_pubstatus,
     parse_urgency,
-    quote,
 )
-from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type
+from agents.formats._packet import CANCELED, ItemResult, collect, ninjs_type, without_uri
 from agents.formats._xml import Element, attr, first_text, inner_html, kid, kids, text_of
 from schemas.records import AgencyTag, RawStory
 
@@ -181,10 +179,7 @@ def item_result(item: Element) -> ItemResult:
     content_meta = kid(item, "contentMeta")
     headline = _headline(content_meta) or text_of(kid(item_meta, "title")) or _name(kid(item, "concept"))
     if not guid:
-        missing = fail("MissingUri", f"{FORMAT} {item.tag} has no guid (headline {quote(headline or '')})")
-        if body is None:
-            return ItemResult(guid, kind, error=missing)
-        raise missing
+        return without_uri(guid, kind, body, f"{FORMAT} {item.tag} has no guid", headline)
     tags = _tags(item, content_meta)
     if nitf_el is not None:
         for tag in nitf.entity_tags(nitf_el):
