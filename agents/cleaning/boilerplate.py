@@ -168,6 +168,34 @@ def _rules() -> _Rules:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Cover:
+    """Phrases that can make up a whole unit, and the words such a unit can open with.
+
+    A unit made only of phrases opens with a match, and a match of a phrase whose first token
+    is a spaced-script word starts with that whole word: a unit whose first word opens none of
+    the phrases is not covered, whatever the other words (the check that spares most units).
+    """
+
+    phrases: tuple[Phrase, ...]
+    openers: frozenset[str] | None  # None: a phrase may start inside a run of letters
+
+    @classmethod
+    def of(cls, phrases: tuple[Phrase, ...]) -> _Cover:
+        firsts = {phrase.first for phrase in phrases}
+        return cls(phrases, None if None in firsts else frozenset(f for f in firsts if f is not None))
+
+    def reason(self, norm: str) -> str | None:
+        """The reason if ``norm`` (normalised text) is made only of the phrases, else ``None``."""
+        if not self.phrases:
+            return None
+        if self.openers is not None:
+            first = _FIRST_WORD.match(norm)
+            if first is None or first.group(1) not in self.openers:
+                return None
+        return _covered(norm, self.phrases)
+
+
 def _covered(norm: str, phrases: tuple[Phrase, ...]) -> str | None:
     """The reason if ``norm`` is made only of the given phrases (and punctuation).
 
@@ -271,19 +299,19 @@ def _cut_bracketed_credits(paragraph: str, rules: _Rules, audit: _Audit) -> str:
     return " ".join(cut_text.split())
 
 
-def _cut_sentences(paragraph: str, phrases: tuple[Phrase, ...], audit: _Audit) -> str:
+def _cut_sentences(paragraph: str, whole: str, phrases: tuple[Phrase, ...], audit: _Audit) -> str:
+    """``paragraph`` (``whole`` normalised) without the sentences made only of ``phrases``."""
     if not phrases:
         return paragraph
-    whole = normalise(paragraph)
-    phrases = tuple(p for p in phrases if p.anchor in whole)
-    if not phrases:
+    cover = _Cover.of(tuple(p for p in phrases if p.anchor in whole))
+    if not cover.phrases:
         return paragraph
     spans = sentences(paragraph)
     cuts: list[tuple[int, int]] = []
     for start, end in spans:
         if end - start > _MAX_SENTENCE:
             continue
-        reason = _covered(normalise(paragraph[start:end]), phrases)
+        reason = cover.reason(normalise(paragraph[start:end]))
         if reason is not None and audit.take(paragraph[start:end], reason):
             cuts.append((start, end))
     return _without(paragraph, cuts)
@@ -345,9 +373,9 @@ def _outside(paragraph: str, cuts: list[tuple[int, int]]) -> list[str]:
     return pieces
 
 
-def _key(text: str) -> str:
-    """Comparison form of a paragraph or headline: words only, case-folded."""
-    return " ".join(_WORD.findall(normalise(text)))
+def _key(norm: str) -> str:
+    """Comparison form of a paragraph or headline (``norm``: normalised): words only."""
+    return " ".join(_WORD.findall(norm))
 
 
 def _word_count(text: str, limit: int) -> int:
@@ -374,9 +402,9 @@ def _is_duplicate(norm: str, previous: str, seen: set[str]) -> bool:
     return norm == previous and _HAS_WORD.search(norm) is not None
 
 
-def _paragraph_reason(paragraph: str, norm: str, segment: tuple[Phrase, ...], rules: _Rules) -> str | None:
+def _paragraph_reason(paragraph: str, norm: str, segment: _Cover, rules: _Rules) -> str | None:
     if len(paragraph) <= _MAX_SENTENCE:
-        reason = _covered(norm, segment)
+        reason = segment.reason(norm)
         if reason is not None:
             return reason
     return _credit_reason(paragraph, norm, rules)
@@ -390,21 +418,23 @@ def _credit_reason(unit: str, norm: str, rules: _Rules) -> str | None:
     sentence followed by an agency credit (``… on March 1. REUTERS/Gleb Garanich``). An
     article sentence followed by a ``©`` notice is not a caption: only the notice goes.
     """
-    words = _word_count(unit, _MAX_CAPTION_WORDS)
-    if words <= _MAX_LEAD_WORDS:
-        if norm.startswith("\u00a9"):
-            return "copyright_notice"
+    notice = "copyright_notice" if norm.startswith("\u00a9") else None
+    if notice is None:
         lead = rules.lead.match(norm)
-        if lead is not None:
-            return lead.reason
-    if words > _MAX_CAPTION_WORDS or unit[-1] in _LINK_END:
+        notice = lead.reason if lead is not None else None
+    if notice is not None and _word_count(unit, _MAX_CAPTION_WORDS) <= _MAX_LEAD_WORDS:
+        return notice
+    if unit[-1] in _LINK_END:
         return None
+    # Both credit patterns hold a literal "/" or "©": most units have neither near their end.
     tail = norm[-120:]
-    if rules.credit_tail.search(tail):
+    if "/" in tail and rules.credit_tail.search(tail):
         most = 2
-    elif _COPYRIGHT_TAIL.search(tail):
+    elif "\u00a9" in tail and _COPYRIGHT_TAIL.search(tail):
         most = 1
     else:
+        return None
+    if _word_count(unit, _MAX_CAPTION_WORDS) > _MAX_CAPTION_WORDS:
         return None
     return "caption_credit" if len(sentences(unit)) <= most else None
 
@@ -433,12 +463,18 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> Boilerplate:
     rules = _rules()
     audit = _Audit(sum(len(p) for p in paragraphs))
     settled = True
-    doc = normalise("\n".join(paragraphs))
+    # Normalising is per character, so the paragraphs' forms joined are the document's.
+    norm_of = {paragraph: normalise(paragraph) for paragraph in paragraphs}
+    doc = "\n".join(norm_of[paragraph] for paragraph in paragraphs)
     doc_words = words(doc)
     cjk = UNSPACED.search(doc) is not None
     sentence = rules.sentence.candidates(doc, doc_words, cjk)
-    segment = rules.segment.candidates(doc, doc_words, cjk)
-    header = rules.header.candidates(doc, doc_words, cjk)
+    segment = _Cover.of(rules.segment.candidates(doc, doc_words, cjk))
+    header = _Cover.of(rules.header.candidates(doc, doc_words, cjk))
+
+    def norm(paragraph: str) -> str:
+        found = norm_of.get(paragraph)
+        return found if found is not None else normalise(paragraph)
 
     trimmed: list[str] = []
     for paragraph in paragraphs:
@@ -449,7 +485,7 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> Boilerplate:
             if "|" in paragraph:
                 paragraph = _cut_pipe_captions(paragraph, rules, audit)
             paragraph = _cut_bracketed_credits(paragraph, rules, audit)
-            paragraph = _cut_sentences(paragraph, sentence, audit)
+            paragraph = _cut_sentences(paragraph, norm(paragraph), sentence, audit)
             paragraph = _cut_closing_credit(paragraph, rules, audit)
             if paragraph == before:
                 break
@@ -460,32 +496,32 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> Boilerplate:
 
     kept: list[str] = []
     seen: set[str] = set()
-    headline_key = _key(headline)
+    headline_key = _key(normalise(headline))
     low, high = len(headline) // 2 - 10, 2 * len(headline) + 40
     previous = ""  # normalised form of the last paragraph kept
     in_related = False
     for paragraph in trimmed:
-        norm = normalise(paragraph)
-        if headline_key and low <= len(paragraph) <= high and _key(paragraph) == headline_key:
+        normalised = norm(paragraph)
+        if headline_key and low <= len(paragraph) <= high and _key(normalised) == headline_key:
             if audit.take(paragraph, "repeated_headline"):
                 continue
-        elif header and len(paragraph) <= _MAX_SENTENCE and _covered(norm, header):
+        elif len(paragraph) <= _MAX_SENTENCE and header.reason(normalised):
             if audit.take(paragraph, "related_block"):
                 in_related = True
                 continue
         else:
-            reason = _paragraph_reason(paragraph, norm, segment, rules)
+            reason = _paragraph_reason(paragraph, normalised, segment, rules)
             if reason is None and in_related and _link_like(paragraph):
                 reason = "related_block"
             if reason is not None and audit.take(paragraph, reason):
                 continue
-            if _is_duplicate(norm, previous, seen) and audit.take(paragraph, "duplicate_paragraph"):
+            if _is_duplicate(normalised, previous, seen) and audit.take(paragraph, "duplicate_paragraph"):
                 continue
         in_related = False
         if paragraph[-1] in _STATEMENT_END and _word_count(paragraph, _MIN_REPEAT_WORDS) >= _MIN_REPEAT_WORDS:
-            seen.add(norm)
+            seen.add(normalised)
         kept.append(paragraph)
-        previous = norm
+        previous = normalised
     if paragraphs and not any(_HAS_WORD.search(p) for p in kept) and any(_HAS_WORD.search(p) for p in paragraphs):
         return Boilerplate(list(paragraphs), [], audit.refused + audit.removed, settled=True)
     return Boilerplate(kept, audit.removed, audit.refused, settled)

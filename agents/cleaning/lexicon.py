@@ -62,6 +62,9 @@ class Phrase:
     anchor: str  # a word (or, in unspaced scripts, a literal) any match contains
     unspaced: bool  # the anchor is looked up as a substring, not as a word
     source: str  # file:line, for error messages
+    # The whole word a match starts with; None when the first token has letters of an unspaced
+    # script, whose match may start or end inside a longer run of letters.
+    first: str | None
 
 
 def _compile(tokens: list[str], lead: bool) -> re.Pattern[str]:
@@ -133,7 +136,8 @@ def _parse(path: Path) -> list[Phrase]:
         tokens = phrase_tokens(text, where)
         anchor, unspaced = phrase_anchor(tokens)
         pattern = _compile(tokens, scope == "lead")
-        phrases.append(Phrase(reason, scope, text, pattern, anchor, unspaced, where))
+        first = None if UNSPACED.search(tokens[0]) else tokens[0]
+        phrases.append(Phrase(reason, scope, text, pattern, anchor, unspaced, where, first))
     return phrases
 
 
