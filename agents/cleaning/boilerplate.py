@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from agents.cleaning.lexicon import UNSPACED, Lexicon, Phrase, lexicon, normalise, words
-from agents.cleaning.segment import NO_SPACE_STOPS, SENTENCE_END, sentences, word_count
+from agents.cleaning.segment import NO_SPACE_STOPS, SENTENCE_END, has_words, sentences, word_count
 from schemas.records import Removal
 
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -518,7 +518,9 @@ def remove_boilerplate(paragraphs: list[str], headline: str) -> Boilerplate:
             if _is_duplicate(normalised, previous, seen) and audit.take(paragraph, "duplicate_paragraph"):
                 continue
         in_related = False
-        if paragraph[-1] in _STATEMENT_END and _word_count(paragraph, _MIN_REPEAT_WORDS) >= _MIN_REPEAT_WORDS:
+        if paragraph[-1] in _STATEMENT_END and (
+            len(paragraph) > 60 * _MIN_REPEAT_WORDS or has_words(paragraph, _MIN_REPEAT_WORDS)
+        ):
             seen.add(normalised)
         kept.append(paragraph)
         previous = normalised

@@ -100,3 +100,10 @@ def word_count(text: str) -> int:
         return len(text.split())
     tokens = sum(1 for token in text.split() if not _UNSPACED_LETTER.search(token))
     return tokens + (unspaced + 1) // 2
+
+
+def has_words(text: str, count: int) -> bool:
+    """Whether ``word_count(text) >= count``, without splitting all of an ASCII text."""
+    if text.isascii():
+        return len(text.split(None, count - 1)) >= count
+    return word_count(text) >= count

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.cleaning import clean_text, warm_up
+from agents.cleaning.repair import _MOJIBAKE_HINT, _may_be_mis_decoded
 
 # Pieces that exercise every rule: markup, references, invisible characters, mojibake,
 # captions and credits, lexicon phrases, sentence and paragraph breaks.
@@ -194,3 +195,19 @@ def test_bounded_time_on_adversarial_input(name: str) -> None:
         clean_text("Headline", body, body_type)
     # CPU time, so a loaded machine does not fail it: measured well under 2 s each (docs/cleaning.md).
     assert time.process_time() - started < 20
+
+
+# Characters on both sides of each of the mis-decoding tests' boundaries: the lead letters
+# Â..ô and their neighbours, cp1252/cp1251 high characters, C1 controls, surrogates, U+FFFD.
+_DECODING_ALPHABET = st.sampled_from(
+    [
+        *"aé\u00c1\u00c2\u00c3\u00e9\u00f4\u00f5\u0420\u0421\u0422\u0401\u0451\u2019\u201c\u20ac\u2122\u2116",
+        *("\u0080", "\u009f", "\u00a0", "\u00bf", "\u00c0", "\ud800", "\udfff", "\ufffd", "\x1b", "\n", " "),
+    ]
+)
+
+
+@given(st.lists(_DECODING_ALPHABET, max_size=12).map("".join))
+@settings(max_examples=3000, deadline=None)
+def test_the_cheap_mis_decoding_check_answers_as_the_full_pattern(text: str) -> None:
+    assert _may_be_mis_decoded(text) == (_MOJIBAKE_HINT.search(text) is not None)
