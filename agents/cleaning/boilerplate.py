@@ -303,9 +303,10 @@ def _cut_sentences(paragraph: str, whole: str, phrases: tuple[Phrase, ...], audi
     """``paragraph`` (``whole`` normalised) without the sentences made only of ``phrases``."""
     if not phrases:
         return paragraph
-    cover = _Cover.of(tuple(p for p in phrases if p.anchor in whole))
-    if not cover.phrases:
+    present = tuple(p for p in phrases if p.anchor in whole)
+    if not present:
         return paragraph
+    cover = _Cover.of(present)
     spans = sentences(paragraph)
     cuts: list[tuple[int, int]] = []
     for start, end in spans:

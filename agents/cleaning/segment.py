@@ -8,6 +8,7 @@ paragraph never moves another boundary: this is what keeps cleaning idempotent.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # Sentence end, in every script:
 # - terminal punctuation (and closing quotes/brackets: ” ’ and the German “ ‘, a French
@@ -36,8 +37,8 @@ def _joins(previous: str, following: str) -> bool:
     return bool(previous) and previous[-1] not in _TERMINAL and following[:1].islower()
 
 
-def paragraphs(text: str) -> list[str]:
-    """Split repaired text into one-line paragraphs.
+def iter_paragraphs(text: str) -> Iterator[str]:
+    """The one-line paragraphs of repaired text, one at a time.
 
     Text with blank lines: each block is a paragraph, and a line break inside a block is a
     paragraph break too, unless it is a hard wrap (previous line without terminal
@@ -46,10 +47,10 @@ def paragraphs(text: str) -> list[str]:
     """
     text = text.strip()
     if not text:
-        return []
+        return
     if "\n\n" not in text:
-        return [line for line in text.split("\n") if line]
-    out: list[str] = []
+        yield from (line for line in text.split("\n") if line)
+        return
     # Split at every blank line; a longer run of line breaks leaves empty lines in a block, skipped below.
     for block in text.split("\n\n"):
         current = ""
@@ -60,11 +61,15 @@ def paragraphs(text: str) -> list[str]:
                 current = current + " " + line
             else:
                 if current:
-                    out.append(current)
+                    yield current
                 current = line
         if current:
-            out.append(current)
-    return out
+            yield current
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split repaired text into one-line paragraphs (see :func:`iter_paragraphs`)."""
+    return list(iter_paragraphs(text))
 
 
 def join_paragraphs(paras: list[str]) -> str:

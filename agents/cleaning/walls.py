@@ -28,7 +28,7 @@ from agents.cleaning.lexicon import (
     tsv_rows,
     words,
 )
-from agents.cleaning.segment import paragraphs, sentences, word_count
+from agents.cleaning.segment import iter_paragraphs, sentences, word_count
 from schemas.records import CleanText
 
 WALLS_DIR = Path(__file__).with_name("walls")
@@ -104,7 +104,7 @@ def not_an_article(clean: CleanText) -> NotAnArticle | None:
     wall_chars: dict[str, int] = {}
     wall_text: list[str] = []
     article_words = 0
-    for paragraph in paragraphs(body):
+    for paragraph in iter_paragraphs(body):  # most stories are settled in their first paragraphs
         for start, end in sentences(paragraph):
             sentence = paragraph[start:end]
             reason = phrases.reason(sentence)
