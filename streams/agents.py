@@ -68,6 +68,8 @@ def register_clean(wiring: Wiring) -> None:
                 metrics.cleaning_refused(outcome.clean.refused)
                 await wiring.send(topics.clean, outcome.language.code, outcome, idempotency_key=outcome.identity)
 
+    wiring.declare_hop(topics.raw, [topics.clean])
+
     @app.agent(topics.raw, name="clean")
     async def clean_agent(stream: StreamT[bytes]) -> None:
         await wiring.consume(stream, handle, "clean")
@@ -117,6 +119,8 @@ def register_dedup(wiring: Wiring) -> None:
     async def refresh_index_gauges() -> None:
         metrics.dedup_index(near.nbytes(), near.stories())
 
+    wiring.declare_hop(topics.clean, [topics.unique, topics.duplicates])
+
     @app.agent(topics.clean, name="dedup")
     async def dedup_agent(stream: StreamT[bytes]) -> None:
         await wiring.consume(stream, handle, "dedup")
@@ -150,6 +154,8 @@ def register_entities(wiring: Wiring) -> None:
                 idempotency_key=outcome.enrichment.idempotency_key,
                 headers={LANE_HEADER: str(source.partition).encode()},
             )
+
+    wiring.declare_hop(topics.unique, [topics.tagged])
 
     @app.agent(topics.unique, name="entities")
     async def entities_agent(stream: StreamT[bytes]) -> None:
@@ -280,6 +286,8 @@ def register_threads(wiring: Wiring) -> None:
     @app.timer(5.0)  # type: ignore[untyped-decorator]
     async def refresh_index_gauges() -> None:
         metrics.thread_index(index.nbytes(), len(index), open_threads(index))
+
+    wiring.declare_hop(topics.tagged, [topics.enriched, topics.duplicates])
 
     @app.agent(topics.tagged, name="threads")
     async def threads_agent(stream: StreamT[bytes]) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -132,6 +132,14 @@ class Wiring:
     pipeline: Pipeline
     readiness: Readiness
     delivered: Delivered = field(default_factory=Delivered)
+    # Input topic → the topics its agent sends records to with an idempotency key (declare_hop).
+    keyed_writes: dict[str, list[str]] = field(default_factory=dict)
+
+    def declare_hop(self, reads: TopicT, writes: Sequence[TopicT]) -> None:
+        """Declare that the agent reading ``reads`` sends records with an idempotency key to
+        ``writes``: a partition gained on ``reads`` is read back on these topics
+        (:mod:`streams.resends`), and :meth:`send` takes an idempotency key for no other topic."""
+        self.keyed_writes[reads.get_topic_name()] = [topic.get_topic_name() for topic in writes]
 
     def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
         """Count a consumed message; return its value bytes and its coordinates."""
@@ -214,6 +222,8 @@ class Wiring:
         ``idempotency_key`` this process already delivered to ``topic`` is not sent again (see
         :class:`Delivered`)."""
         name = topic.get_topic_name()
+        if idempotency_key is not None and not any(name in writes for writes in self.keyed_writes.values()):
+            raise ValueError(f"{name} is no agent's declared keyed output (see Wiring.declare_hop)")
         await self.delivered.wait_released()
         if idempotency_key is not None and (name, idempotency_key) in self.delivered:
             self.metrics.copy_dropped(name)

@@ -5,7 +5,7 @@ outputs are in the log, and the input is handled again by whichever worker gets 
 next, which used to send every output a second time (docs/reliability.md). Each record sent with
 an idempotency key carries it in the :data:`IDEMPOTENCY_HEADER` header; when a rebalance gives a
 worker partitions it did not have, it reads back the recent tail of the topics those partitions'
-hops write (:func:`hop_outputs`; ``read_committed``, ``WIRESTREAM_RESEND_LOOKBACK_SECONDS``) before
+hops write (``Wiring.keyed_writes``; ``read_committed``, ``WIRESTREAM_RESEND_LOOKBACK_SECONDS``) before
 it sends anything, and the keys
 found join :class:`streams.app.Delivered`: a repeat of one of them is dropped like a copy this
 process sent itself. Only a key read from the log is skipped, so nothing can be lost; a record
@@ -121,7 +121,7 @@ def register(wiring: Wiring) -> None:
     it gained have been read back (see the module's docstring)."""
     settings, delivered = wiring.settings, wiring.delivered
     access = KafkaAccess.from_settings(settings)
-    writes = hop_outputs(wiring)
+    writes = wiring.keyed_writes  # filled as the agents are registered
     owned: set[Any] = set()
 
     @wiring.app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -142,20 +142,6 @@ def register(wiring: Wiring) -> None:
             log.warning("could not read back the records already sent: %r; repeats will be sent again", error)
         finally:
             delivered.release()
-
-
-def hop_outputs(wiring: Wiring) -> dict[str, list[str]]:
-    """The topics each hop writes keyed records to, by the topic it reads: a partition gained on an
-    input topic can only bring repeats on these. Dead letters carry no key (a packet's items can fail
-    alike at the same coordinates), so they are not read back."""
-    topics = wiring.topics
-    hops = {
-        topics.raw: [topics.clean],
-        topics.clean: [topics.unique, topics.duplicates],
-        topics.unique: [topics.tagged],
-        topics.tagged: [topics.enriched, topics.duplicates],
-    }
-    return {source.get_topic_name(): [t.get_topic_name() for t in outputs] for source, outputs in hops.items()}
 
 
 async def _seed(wiring: Wiring, access: KafkaAccess, topics: Sequence[str]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streams.app import Delivered, create_app
-from streams.resends import IDEMPOTENCY_HEADER, hop_outputs, idempotency_key, tail_start
+from streams.resends import IDEMPOTENCY_HEADER, idempotency_key, tail_start
 from streams.settings import Settings
 
 
@@ -118,9 +118,24 @@ def test_the_tail_starts_at_the_lookback_within_the_cap(
 
 def test_a_partition_gained_is_read_back_on_what_its_hop_writes() -> None:
     wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
-    assert hop_outputs(wiring) == {
+    assert wiring.keyed_writes == {
         "stories.raw": ["stories.clean"],
         "stories.clean": ["stories.unique", "stories.duplicates"],
         "stories.unique": ["stories.tagged"],
         "stories.tagged": ["stories.enriched", "stories.duplicates"],
     }
+
+
+class UndeclaredTopic(RecordingTopic):
+    def get_topic_name(self) -> str:
+        return "stories.elsewhere"
+
+
+async def test_a_keyed_send_to_a_topic_no_hop_declared_is_refused() -> None:
+    """A new keyed output must be declared with its hop, or its repeats would never be read back."""
+    wiring = create_app(Settings(store="memory://", app_id="wirestream-delivered-tests"))
+    topic: Any = UndeclaredTopic()
+    with pytest.raises(ValueError, match=r"stories\.elsewhere is no agent's declared keyed output"):
+        await wiring.send(topic, "a", {}, idempotency_key="raw:0:5#0")
+    await wiring.send(topic, "a", {})  # unkeyed records (dead letters, thread summaries) go anywhere
+    assert topic.sent == [b"a"]
