@@ -86,6 +86,7 @@ SUMMARY_ENTITIES = 8
 LINKED_TYPES = frozenset({"PER", "ORG"})
 KIND_WORD, KIND_NUMBER, KIND_NAME, KIND_ENTITY = 0, 1, 2, 3
 _KIND_SHIFT = 62
+_SEQ_SHIFT = 32  # a posting: its story's seq above the float32 bits of the key's weight in it
 _VALUE_MASK = (1 << _KIND_SHIFT) - 1
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
@@ -231,13 +232,21 @@ class Candidates:
 @dataclass
 class ThreadIndex:
     """The in-memory side of :func:`assign`: postings from each key to the journal positions
-    (``seq``) of the live stories that have it, and per story its thread, language, norms and
-    time. It mirrors the ``j:`` entries of the state; :meth:`rebuild` makes it again from them."""
+    (``seq``) of the live stories that have it, each with the weight the key has in that story,
+    and per story its thread, language, norms and time. It mirrors the ``j:`` entries of the
+    state; :meth:`rebuild` makes it again from them.
 
-    postings: dict[int, int | array[int]] = field(default_factory=dict)  # a key of one story: its seq
+    A posting is one integer, ``seq << 32`` or'ed with the bits of the key's weight in that story
+    as a float32, so a key's postings ascend with ``seq``; a key of one story
+    holds its posting as an ``int``, of more an ``array('Q')``. A story's weights are the idf of
+    its keys when it arrived (:meth:`weights`), the ones its journal entry keeps (``w``): the
+    similarity of two stories is the cosine of their two weight vectors, each as stored for its
+    own story, so it is at most 1 and the same whichever of the two asks."""
+
+    postings: dict[int, int | array[int]] = field(default_factory=dict)  # a key of one story: its posting
     first: int = 0  # seq of the oldest live story
     times: array[float] = field(default_factory=lambda: array("d"))
-    norms: array[float] = field(default_factory=lambda: array("f"))  # over every key, then cross keys
+    norms: array[float] = field(default_factory=lambda: array("d"))  # over every key, then cross keys
     languages: array[int] = field(default_factory=lambda: array("H"))
     threads: array[int] = field(default_factory=lambda: array("I"))
     language_codes: list[str] = field(default_factory=list)
@@ -262,40 +271,42 @@ class ThreadIndex:
         if found is None:
             return 0
         if isinstance(found, int):
-            return int(found >= self.first)
-        return len(found) - _count_below(found, self.first)
+            return int(found >= self.first << _SEQ_SHIFT)
+        return len(found) - _count_below(found, self.first << _SEQ_SHIFT)
 
     def _live_postings(self, key: int) -> Sequence[int]:
         found = self.postings.get(key)
         if found is None:
             return ()
         if isinstance(found, int):
-            return (found,) if found >= self.first else ()
-        dead = _count_below(found, self.first)
+            return (found,) if found >= self.first << _SEQ_SHIFT else ()
+        dead = _count_below(found, self.first << _SEQ_SHIFT)
         return found[dead:] if dead else found
 
     def weights(self, keys: Sequence[int]) -> list[float]:
-        """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most)."""
+        """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most),
+        rounded to six decimals: what the journal keeps, so a rebuilt index holds the very weights
+        the live one used."""
         total = len(self) + 1
-        return [math.log(total / (self.document_frequency(key) + 1)) + 1.0 for key in keys]
+        return [round(math.log(total / (self.document_frequency(key) + 1)) + 1.0, 6) for key in keys]
 
     def thread_of(self, seq: int) -> str:
         return self.thread_ids[self.threads[seq - self.first + self._head]]
 
     def add(self, keys: Sequence[int], weights: Sequence[float], at: float, language: str, thread: str) -> int:
-        """Index a story; returns its seq."""
+        """Index a story with the ``weights`` of its ``keys`` (stored with its postings); returns its seq."""
         seq = self.next_seq
-        for key in keys:
+        stored = array("f", weights)
+        for key, bits in zip(keys, array("I", stored.tobytes()), strict=True):
+            posting = (seq << _SEQ_SHIFT) | bits
             found = self.postings.get(key)
             if found is None:
-                self.postings[key] = seq
+                self.postings[key] = posting
             elif isinstance(found, int):
-                self.postings[key] = array("I", (found, seq))
+                self.postings[key] = array("Q", (found, posting))
             else:
-                found.append(seq)
-        same_sq = sum(w * w for w in weights)
-        cross_sq = sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD)
-        self.norms.extend((math.sqrt(same_sq), math.sqrt(cross_sq)))
+                found.append(posting)
+        self.norms.extend(_norms(keys, stored))
         self.times.append(at)
         self.languages.append(self._number(self._language_numbers, self.language_codes, language))
         self.threads.append(self._number(self._thread_numbers, self.thread_ids, thread))
@@ -311,37 +322,41 @@ class ThreadIndex:
 
     def candidates(self, keys: Sequence[int], weights: Sequence[float], not_before: float) -> Candidates:
         """Live stories at or after ``not_before`` sharing a looked-up key, with their cosine
-        similarities to ``keys`` over every key and over the language-independent ones."""
+        similarities to ``keys`` over every key and over the language-independent ones: a shared
+        key counts the product of its weight in the query (``weights``) and in the candidate (its
+        posting's), each side's norm is over its own weights, so a similarity is at most 1."""
         limit = min(MAX_LOOKED_UP, max(MIN_LOOKED_UP, int(MAX_SHARE * len(self))))
-        seqs = array("I")
+        postings = array("Q")
         lengths: list[int] = []
-        squared: list[float] = []
-        cross_squared: list[float] = []
+        mine: list[float] = []
         independent: list[float] = []
-        for key, weight in zip(keys, weights, strict=True):
+        stored = array("f", weights)  # the query's weights as its own postings will hold them
+        for key, weight in zip(keys, stored, strict=True):
             live = self._live_postings(key) if 0 < self.document_frequency(key) <= limit else ()
             if not live:
                 continue
-            seqs.extend(live)
+            postings.extend(live)
             lengths.append(len(live))
-            squared.append(weight * weight)
-            cross_squared.append(0.0 if kind_of(key) == KIND_WORD else weight * weight)
+            mine.append(weight)
             independent.append(0.0 if kind_of(key) == KIND_WORD else 1.0)
         if not lengths:
             return Candidates.none()
-        unique, inverse = np.unique(np.frombuffer(seqs, dtype=np.uint32), return_inverse=True)
-        same_dot = np.bincount(inverse, weights=np.repeat(squared, lengths))
-        cross_dot = np.bincount(inverse, weights=np.repeat(cross_squared, lengths))
-        shared = np.bincount(inverse, weights=np.repeat(independent, lengths))
+        packed = np.frombuffer(postings, dtype=np.uint64)
+        unique, inverse = np.unique(packed >> np.uint64(_SEQ_SHIFT), return_inverse=True)
+        theirs = (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32).astype(np.float64)
+        products = np.repeat(mine, lengths) * theirs
+        cross = np.repeat(independent, lengths)
+        same_dot = np.bincount(inverse, weights=products)
+        cross_dot = np.bincount(inverse, weights=products * cross)
+        shared = np.bincount(inverse, weights=cross)
         positions = unique.astype(np.int64) - self.first + self._head
-        norms = np.frombuffer(self.norms, dtype=np.float32).reshape(-1, 2)[positions]
-        same_norm = math.sqrt(sum(w * w for w in weights))
-        cross_norm = math.sqrt(sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD))
+        norms = np.frombuffer(self.norms, dtype=np.float64).reshape(-1, 2)[positions]
+        same_norm, cross_norm = _norms(keys, stored)
         keep = np.frombuffer(self.times, dtype=np.float64)[positions] >= not_before
         return Candidates(
             unique[keep].astype(np.int64),
-            (same_dot / np.maximum(norms[:, 0] * same_norm, 1e-9))[keep],
-            (cross_dot / np.maximum(norms[:, 1] * cross_norm, 1e-9))[keep],
+            np.minimum(same_dot / np.maximum(norms[:, 0] * same_norm, 1e-9), 1.0)[keep],
+            np.minimum(cross_dot / np.maximum(norms[:, 1] * cross_norm, 1e-9), 1.0)[keep],
             np.frombuffer(self.languages, dtype=np.uint16)[positions][keep],
             shared[keep].astype(np.float64),
         )
@@ -375,10 +390,10 @@ class ThreadIndex:
         for key in list(self.postings):
             found = self.postings[key]
             if isinstance(found, int):
-                if found < self.first:
+                if found < self.first << _SEQ_SHIFT:
                     del self.postings[key]
                 continue
-            dead = _count_below(found, self.first)
+            dead = _count_below(found, self.first << _SEQ_SHIFT)
             if dead == len(found):
                 del self.postings[key]
             elif dead:
@@ -396,8 +411,10 @@ class ThreadIndex:
         return postings + table + per_story + names
 
     def rebuild(self, items: Iterable[tuple[Any, Any]]) -> None:
-        """Forget everything and index the journal entries (``j:<seq>``) among ``items``, in order.
-        Weights are recomputed as the stories are added again, as they were when first added."""
+        """Forget everything and index the journal entries (``j:<seq>``) among ``items``, in order,
+        each with the weights it keeps (``w``), so the postings and norms are the live index's. An
+        entry without them (or with not one for each of its keys) gets the idf of its keys among the
+        entries indexed before it, i.e. as if it arrived after the live ones before it."""
         journal = sorted(
             (int(key[2:]), value)
             for key, value in items
@@ -410,7 +427,12 @@ class ThreadIndex:
             while fresh.next_seq < seq:  # a gap (a crash between writes): a story that expires at once
                 fresh.add([], [], -math.inf, "", "")
             keys = [int(k) for k in entry["k"]]
-            fresh.add(keys, [float(w) for w in entry["w"]], float(entry["at"]), entry["l"], entry["t"])
+            stored = entry.get("w")
+            if isinstance(stored, list) and len(stored) == len(keys):
+                weights = [float(w) for w in stored]
+            else:
+                weights = fresh.weights(keys)
+            fresh.add(keys, weights, float(entry["at"]), entry["l"], entry["t"])
         self.__dict__.update(fresh.__dict__)
 
 
@@ -420,6 +442,14 @@ def _renumbered(names: list[str], numbers: array[int]) -> tuple[list[str], dict[
     renumber = {old: new for new, old in enumerate(used)}
     kept = [names[old] for old in used]
     return kept, {name: new for new, name in enumerate(kept)}, array(numbers.typecode, (renumber[n] for n in numbers))
+
+
+def _norms(keys: Sequence[int], weights: array[float]) -> tuple[float, float]:
+    """A story's norms: over the ``weights`` (float32, as its postings hold them) of every key, and
+    of its language-independent keys."""
+    same_sq = sum(w * w for w in weights)
+    cross_sq = sum(w * w for k, w in zip(keys, weights, strict=True) if kind_of(k) != KIND_WORD)
+    return math.sqrt(same_sq), math.sqrt(cross_sq)
 
 
 def _count_below(found: array[int], seq: int) -> int:
@@ -524,7 +554,7 @@ def _decide(
         "l": language,
         "t": thread,
         "k": list(keys),
-        "w": [round(w, 6) for w in weights],
+        "w": list(weights),
         "s": sentences,
     }
     state["u:" + uri] = {"thread": thread, "seq": seq, "m": identity}

@@ -364,3 +364,90 @@ def test_the_scraped_seed_joins_the_thread_of_the_english_sample_story() -> None
     assert [uri for uri, thread in threads.items() if thread == seed.thread.id] == [
         "urn:wirestream:sample:ukraine-call"
     ]
+
+
+def _journal(state: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {int(key[2:]): entry for key, entry in state.items() if key.startswith("j:")}
+
+
+def _in_order() -> list[EnrichedStory]:
+    """Stories of one event in three languages (a translation among them) and of another event."""
+    return [
+        story("urn:en:1", UNNUMBERED_ENGLISH, "en", 1000.0, 1),
+        story("urn:en:2", OTHER, "en", 1001.0, 2),
+        story("urn:fr:2", UNNUMBERED_FRENCH_REPORT, "fr", 1002.0, 3),
+        story("urn:fr:1", UNNUMBERED_FRENCH, "fr", 1003.0, 4),
+        story("urn:en:3", ENGLISH, "en", 1004.0, 5),
+        story("urn:es:1", SPANISH_FOLLOW_UP, "es", 1005.0, 6),
+        story("urn:fr:3", FRENCH, "fr", 1006.0, 7),
+    ]
+
+
+def test_a_similarity_is_a_cosine_never_above_one() -> None:
+    # The French copy of a text without numbers, early in the window: with the query's idf on both
+    # sides of the dot product and the original's idf of its arrival in its norm, it scored 1.244.
+    decisions = decided(*_in_order())
+    french = decisions[3]
+    assert french.translation_of is not None and french.translation_of.uri == "urn:en:1"
+    assert 0.9 < french.translation_of.similarity <= 1.0
+    for decision in decisions:
+        assert 0.0 <= decision.thread.similarity <= 1.0
+        assert decision.translation_of is None or decision.translation_of.similarity <= 1.0
+
+
+def test_a_similarity_is_the_same_whichever_of_two_stories_asks() -> None:
+    """Each side weighs a shared key with its own stored weight, so a vs b is b vs a, exactly."""
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    for one in _in_order():
+        assign(one, state, ThreadSettings(), index)
+    journal = _journal(state)
+
+    def similarities(seq: int) -> dict[int, tuple[float, float]]:
+        entry = journal[seq]
+        found = index.candidates(entry["k"], entry["w"], 0.0)
+        return {int(s): (float(a), float(b)) for s, a, b in zip(found.seqs, found.same, found.cross, strict=True)}
+
+    of = {seq: similarities(seq) for seq in journal}
+    pairs = [(a, b) for a in journal for b in of[a] if a < b]
+    assert len(pairs) >= 6
+    for a, b in pairs:
+        assert of[a][b] == of[b][a]
+        assert max(of[a][b]) <= 1.0
+    for seq in journal:  # a story against itself
+        assert of[seq][seq][0] == pytest.approx(1.0)
+
+
+def test_an_index_rebuilt_from_the_state_holds_the_live_weights_and_decides_the_same() -> None:
+    settings = ThreadSettings()
+    stories = _in_order()
+    live_state: dict[str, Any] = {}
+    live = ThreadIndex()
+    for one in stories[:4]:
+        assign(one, live_state, settings, live)
+    rebuilt = ThreadIndex()
+    rebuilt.rebuild(copy.deepcopy(live_state).items())
+    assert rebuilt.postings == live.postings and rebuilt.norms == live.norms
+    rebuilt_state = copy.deepcopy(live_state)
+    for one in stories[4:]:
+        assert assign(one, live_state, settings, live) == assign(one, rebuilt_state, settings, rebuilt)
+    assert live_state == rebuilt_state and rebuilt.postings == live.postings
+
+
+def test_journal_entries_without_weights_load_with_the_idf_of_the_entries_before_them() -> None:
+    """An entry written without ``w`` gets the idf its keys have among the entries before it: with
+    nothing expired in between, the weights it had when it arrived."""
+    settings = ThreadSettings()
+    stories = _in_order()
+    live_state: dict[str, Any] = {}
+    live = ThreadIndex()
+    for one in stories[:4]:
+        assign(one, live_state, settings, live)
+    old_state = copy.deepcopy(live_state)
+    for entry in _journal(old_state).values():
+        del entry["w"]
+    old = ThreadIndex()
+    old.rebuild(old_state.items())
+    assert len(old) == len(live) and old.postings == live.postings and old.norms == live.norms
+    for one in stories[4:]:
+        assert assign(one, old_state, settings, old) == assign(one, live_state, settings, live)
