@@ -11,8 +11,11 @@ language:
 - ``W`` words of its language (a sample of at most ``words`` of them, chosen by hash), which only
   ever match stories of the same language.
 
-Two stories are compared by the cosine of their keys weighted by rarity in the window (idf from
-the index itself); across languages only the ``E``, ``N`` and ``P`` keys count. A story joins the
+Two stories are compared by the cosine of their keys weighted by rarity in the window: each story
+weighs its keys by their idf in the window when it arrived (from the index itself), keeps those
+weights (journal and postings), and a shared key counts the product of its two stories' weights,
+so a similarity is at most 1 and the same whichever story asks; across languages only the ``E``,
+``N`` and ``P`` keys count. A story joins the
 thread of its best match when the similarity reaches the threshold of its kind (same language, or
 across languages with at least two keys shared); it is a **translation** of a story of another
 language when the cross-language similarity and the structure the two texts share agree
@@ -27,7 +30,8 @@ state's journal. State keys:
 
 - ``m:<raw coordinates>#<uri>#<version>`` the decision for a message (a replay gets it back);
 - ``u:<uri>`` the thread of a uri; ``t:<thread id>`` a thread's summary;
-- ``j:<seq>`` the journal: one entry per story in decision order (time, keys, thread, language).
+- ``j:<seq>`` the journal: one entry per story in decision order (time, keys and their weights,
+  thread, language, sentences).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
@@ -87,6 +92,7 @@ LINKED_TYPES = frozenset({"PER", "ORG"})
 KIND_WORD, KIND_NUMBER, KIND_NAME, KIND_ENTITY = 0, 1, 2, 3
 _KIND_SHIFT = 62
 _SEQ_SHIFT = 32  # a posting: its story's seq above the float32 bits of the key's weight in it
+_SEQ_HALF = 1 if sys.byteorder == "little" else 0  # which 32-bit half of a posting in memory is the seq
 _VALUE_MASK = (1 << _KIND_SHIFT) - 1
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
@@ -270,25 +276,19 @@ class ThreadIndex:
         found = self.postings.get(key)
         if found is None:
             return 0
+        floor = self.first << _SEQ_SHIFT  # the smallest live posting
         if isinstance(found, int):
-            return int(found >= self.first << _SEQ_SHIFT)
-        return len(found) - _count_below(found, self.first << _SEQ_SHIFT)
-
-    def _live_postings(self, key: int) -> Sequence[int]:
-        found = self.postings.get(key)
-        if found is None:
-            return ()
-        if isinstance(found, int):
-            return (found,) if found >= self.first << _SEQ_SHIFT else ()
-        dead = _count_below(found, self.first << _SEQ_SHIFT)
-        return found[dead:] if dead else found
+            return int(found >= floor)
+        return len(found) - _count_below(found, floor)
 
     def weights(self, keys: Sequence[int]) -> list[float]:
         """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most),
         rounded to six decimals: what the journal keeps, so a rebuilt index holds the very weights
         the live one used."""
         total = len(self) + 1
-        return [round(math.log(total / (self.document_frequency(key) + 1)) + 1.0, 6) for key in keys]
+        frequencies = np.array([self.document_frequency(key) for key in keys], dtype=np.float64)
+        weights: list[float] = np.round(np.log(total / (frequencies + 1.0)) + 1.0, 6).tolist()
+        return weights
 
     def thread_of(self, seq: int) -> str:
         return self.thread_ids[self.threads[seq - self.first + self._head]]
@@ -331,20 +331,29 @@ class ThreadIndex:
         mine: list[float] = []
         independent: list[float] = []
         stored = array("f", weights)  # the query's weights as its own postings will hold them
+        floor = self.first << _SEQ_SHIFT  # the smallest live posting
         for key, weight in zip(keys, stored, strict=True):
-            live = self._live_postings(key) if 0 < self.document_frequency(key) <= limit else ()
-            if not live:
+            found = self.postings.get(key)
+            if found is None:
                 continue
-            postings.extend(live)
-            lengths.append(len(live))
+            if isinstance(found, int):
+                if found < floor:
+                    continue
+                postings.append(found)
+                lengths.append(1)
+            else:
+                dead = _count_below(found, floor)
+                if not 0 < len(found) - dead <= limit:
+                    continue
+                postings.extend(found[dead:] if dead else found)
+                lengths.append(len(found) - dead)
             mine.append(weight)
             independent.append(0.0 if kind_of(key) == KIND_WORD else 1.0)
         if not lengths:
             return Candidates.none()
-        packed = np.frombuffer(postings, dtype=np.uint64)
-        unique, inverse = np.unique(packed >> np.uint64(_SEQ_SHIFT), return_inverse=True)
-        theirs = (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32).astype(np.float64)
-        products = np.repeat(mine, lengths) * theirs
+        halves = np.frombuffer(postings, dtype=np.uint32).reshape(-1, 2)  # a posting's two 32-bit halves
+        unique, inverse = np.unique(halves[:, _SEQ_HALF], return_inverse=True)
+        products = np.repeat(mine, lengths) * halves[:, 1 - _SEQ_HALF].view(np.float32)
         cross = np.repeat(independent, lengths)
         same_dot = np.bincount(inverse, weights=products)
         cross_dot = np.bincount(inverse, weights=products * cross)
