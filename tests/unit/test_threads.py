@@ -419,13 +419,19 @@ def test_a_similarity_is_the_same_whichever_of_two_stories_asks() -> None:
         assert of[seq][seq][0] == pytest.approx(1.0)
 
 
-def test_an_index_rebuilt_from_the_state_holds_the_live_weights_and_decides_the_same() -> None:
+def _first_four_assigned() -> tuple[ThreadSettings, list[EnrichedStory], dict[str, Any], ThreadIndex]:
+    """The settings, the stories in order, and the state and index after the first four of them."""
     settings = ThreadSettings()
     stories = _in_order()
-    live_state: dict[str, Any] = {}
-    live = ThreadIndex()
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
     for one in stories[:4]:
-        assign(one, live_state, settings, live)
+        assign(one, state, settings, index)
+    return settings, stories, state, index
+
+
+def test_an_index_rebuilt_from_the_state_holds_the_live_weights_and_decides_the_same() -> None:
+    settings, stories, live_state, live = _first_four_assigned()
     # The table's changelog holds the state as JSON: the weights come back as the live index used them.
     rebuilt_state = json.loads(json.dumps(live_state))
     rebuilt = ThreadIndex()
@@ -439,12 +445,7 @@ def test_an_index_rebuilt_from_the_state_holds_the_live_weights_and_decides_the_
 def test_journal_entries_without_weights_load_with_the_idf_of_the_entries_before_them() -> None:
     """An entry written without ``w`` gets the idf its keys have among the entries before it: with
     nothing expired in between, the weights it had when it arrived."""
-    settings = ThreadSettings()
-    stories = _in_order()
-    live_state: dict[str, Any] = {}
-    live = ThreadIndex()
-    for one in stories[:4]:
-        assign(one, live_state, settings, live)
+    settings, stories, live_state, live = _first_four_assigned()
     old_state = copy.deepcopy(live_state)
     for entry in _journal(old_state).values():
         del entry["w"]
