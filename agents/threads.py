@@ -44,6 +44,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -146,6 +147,7 @@ def normal_number(text: str) -> str | None:
     return value if len(value.replace(".", "")) >= 2 else None
 
 
+@lru_cache(maxsize=1 << 16)  # names recur from story to story; anyascii is the cost
 def name_skeleton(word: str) -> str | None:
     """A name in any script as an ASCII consonant skeleton (first letter, then consonants without
     repeats, at most five letters): ``Poutine``/``Путин``/``Putin`` → ``ptn``. None when the
@@ -190,9 +192,9 @@ def evidence(text: str, language: str, entity_uris: Iterable[str] = (), words: i
     text = unicodedata.normalize("NFKC", text)
     keys = {_key(KIND_ENTITY, uri) for uri in entity_uris}
     keys.update(_key(KIND_NUMBER, n) for n in map(normal_number, _NUMBER.findall(text)) if n is not None)
-    keys.update(_key(KIND_NAME, name) for name in _names(text))
+    keys.update(_key(KIND_NAME, name) for name in set(_names(text)))
     language = language.split("-", 1)[0].casefold()
-    sampled = sorted({_key(KIND_WORD, f"{language}:{word}") for word in _words(text, language)})
+    sampled = sorted({_key(KIND_WORD, f"{language}:{word}") for word in set(_words(text, language))})
     keys.update(sampled[:words])
     return sorted(keys)
 
