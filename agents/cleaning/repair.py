@@ -37,13 +37,13 @@ _CP1251_HIGH = (
     "\u0401-\u040c\u040e\u040f\u0451-\u045c\u045e\u045f\u0490\u0491\u2116\u00a0-\u00bf"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
 )
-_MOJIBAKE_HINT = re.compile(
-    f"[\u00c2-\u00f4][{_CP1252_HIGH}]|[\u0420\u0421][{_CP1251_HIGH}]|[\ufffd\u0080-\u009f\ud800-\udfff\x1b]"
-)
-# The same three tests one by one, each behind a cheaper one (see _may_be_mis_decoded).
 _CP1252_MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{_CP1252_HIGH}]")
 _CP1251_MOJIBAKE = re.compile(f"[\u0420\u0421][{_CP1251_HIGH}]")
-_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")  # U+0080-U+009F encoded
+_MOJIBAKE_HINT = re.compile(
+    f"{_CP1252_MOJIBAKE.pattern}|{_CP1251_MOJIBAKE.pattern}|[\ufffd\u0080-\u009f\ud800-\udfff\x1b]"
+)
+# The last part of the hint, for UTF-8 bytes: U+0080-U+009F encoded (see _may_be_mis_decoded).
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
 # Line and paragraph separators of every kind become "\n" / "\n\n".
 _ODD_NEWLINES = ("\r", "\x0b", "\x0c", "\x85", "\u2028")
