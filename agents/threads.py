@@ -278,10 +278,14 @@ class ThreadIndex:
         found = self.postings.get(key)
         if found is None:
             return 0
-        floor = self.first << _SEQ_SHIFT  # the smallest live posting
         if isinstance(found, int):
-            return int(found >= floor)
-        return len(found) - _count_below(found, floor)
+            return int(found >= self._floor)
+        return len(found) - _count_below(found, self._floor)
+
+    @property
+    def _floor(self) -> int:
+        """The smallest posting of a live story (its seq above the weight's bits)."""
+        return self.first << _SEQ_SHIFT
 
     def weights(self, keys: Sequence[int]) -> list[float]:
         """Idf of each key in the live window (+1 smoothing, so a key no story has weighs most),
@@ -333,7 +337,7 @@ class ThreadIndex:
         mine: list[float] = []
         independent: list[float] = []
         stored = array("f", weights)  # the query's weights as its own postings will hold them
-        floor = self.first << _SEQ_SHIFT  # the smallest live posting
+        floor = self._floor
         for key, weight in zip(keys, stored, strict=True):
             found = self.postings.get(key)
             if found is None:
@@ -398,13 +402,14 @@ class ThreadIndex:
         self._head = 0
         self.thread_ids, self._thread_numbers, self.threads = _renumbered(self.thread_ids, self.threads)
         self.language_codes, self._language_numbers, self.languages = _renumbered(self.language_codes, self.languages)
+        floor = self._floor
         for key in list(self.postings):
             found = self.postings[key]
             if isinstance(found, int):
-                if found < self.first << _SEQ_SHIFT:
+                if found < floor:
                     del self.postings[key]
                 continue
-            dead = _count_below(found, self.first << _SEQ_SHIFT)
+            dead = _count_below(found, floor)
             if dead == len(found):
                 del self.postings[key]
             elif dead:
