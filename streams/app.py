@@ -138,7 +138,8 @@ class Wiring:
     def declare_hop(self, reads: TopicT, writes: Sequence[TopicT]) -> None:
         """Declare that the agent reading ``reads`` sends records with an idempotency key to
         ``writes``: a partition gained on ``reads`` is read back on these topics
-        (:mod:`streams.resends`), and :meth:`send` takes an idempotency key for no other topic."""
+        (:mod:`streams.resends`), and :meth:`send` takes an idempotency key for no other topic. Dead
+        letters carry no key (a packet's items can fail alike at the same coordinates): not declared."""
         self.keyed_writes[reads.get_topic_name()] = [topic.get_topic_name() for topic in writes]
 
     def receive(self, event: EventT[bytes]) -> tuple[bytes, KafkaSource]:
