@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from anyascii import anyascii
 
+from agents.multilingual import Encoder, Vector, VectorStore, from_text, to_text
 from schemas.records import EnrichedStory, StoryRef, ThreadTag, TranslationRef
 
 State = MutableMapping[str, Any]
@@ -80,6 +81,13 @@ UNNUMBERED_TRANSLATION_THRESHOLD = 0.55
 TRANSLATION_CANDIDATES = 4
 #: Language-independent keys (looked up) a translation's original must share with it.
 TRANSLATION_KEYS = 2
+#: With the opt-in encoder (:mod:`agents.multilingual`): the cosine of two stories' vectors that
+#: joins a thread its keys did not find, within one language and across two; and the cosine of
+#: the nearest story of another language that makes a story its translation when its keys did
+#: not (numbers must not disagree: :func:`numbers_could_agree`).
+ENCODER_SAME_THRESHOLD = 0.65
+ENCODER_CROSS_THRESHOLD = 0.50
+ENCODER_TRANSLATION_THRESHOLD = 0.75
 #: Journal entries expired per call (more than one story's worth, so a backlog drains).
 EXPIRE_PER_CALL = 16
 #: Members a thread summary lists (the newest); ``size`` counts them all.
@@ -117,6 +125,9 @@ class ThreadSettings:
     structured_translation: float = STRUCTURED_TRANSLATION_THRESHOLD
     unnumbered_translation: float = UNNUMBERED_TRANSLATION_THRESHOLD
     words: int = WORD_SAMPLE
+    encoder_same: float = ENCODER_SAME_THRESHOLD
+    encoder_cross: float = ENCODER_CROSS_THRESHOLD
+    encoder_translation: float = ENCODER_TRANSLATION_THRESHOLD
 
 
 # --------------------------------------------------------------------------- evidence
@@ -203,10 +214,11 @@ def story_evidence(story: EnrichedStory, words: int = WORD_SAMPLE) -> list[int]:
     """:func:`evidence` of an enriched story: its clean headline and body, language, and its linked
     people and organisations (:data:`LINKED_TYPES`)."""
     uris = [e.uri for e in story.enrichment.merged_entities if e.uri and e.type in LINKED_TYPES]
-    return evidence(_story_text(story), story.enrichment.language.code, uris, words)
+    return evidence(story_text(story), story.enrichment.language.code, uris, words)
 
 
-def _story_text(story: EnrichedStory) -> str:
+def story_text(story: EnrichedStory) -> str:
+    """The text the stage reads of a story: its clean headlines, then its bodies."""
     item = story.item
     parts = [h["value"] for h in item.get("headlines", [])] + [b["value"] for b in item.get("bodies", [])]
     return "\n\n".join(parts)
@@ -259,6 +271,7 @@ class ThreadIndex:
     threads: array[int] = field(default_factory=lambda: array("I"))
     language_codes: list[str] = field(default_factory=list)
     thread_ids: list[str] = field(default_factory=list)
+    vectors: VectorStore | None = None  # the encoder's, a row a story like the arrays above, when on
     _language_numbers: dict[str, int] = field(default_factory=dict)
     _thread_numbers: dict[str, int] = field(default_factory=dict)
     _dead_postings: int = 0
@@ -299,8 +312,17 @@ class ThreadIndex:
     def thread_of(self, seq: int) -> str:
         return self.thread_ids[self.threads[seq - self.first + self._head]]
 
-    def add(self, keys: Sequence[int], weights: Sequence[float], at: float, language: str, thread: str) -> int:
-        """Index a story with the ``weights`` of its ``keys`` (stored with its postings); returns its seq."""
+    def add(
+        self,
+        keys: Sequence[int],
+        weights: Sequence[float],
+        at: float,
+        language: str,
+        thread: str,
+        vector: Vector | None = None,
+    ) -> int:
+        """Index a story with the ``weights`` of its ``keys`` (stored with its postings) and, when
+        the index keeps vectors, its ``vector``; returns its seq."""
         seq = self.next_seq
         stored = array("f", weights)
         for key, bits in zip(keys, array("I", stored.tobytes()), strict=True):
@@ -316,6 +338,8 @@ class ThreadIndex:
         self.times.append(at)
         self.languages.append(self._number(self._language_numbers, self.language_codes, language))
         self.threads.append(self._number(self._thread_numbers, self.thread_ids, thread))
+        if self.vectors is not None:
+            self.vectors.append(vector)
         return seq
 
     @staticmethod
@@ -376,6 +400,18 @@ class ThreadIndex:
             shared[keep].astype(np.float64),
         )
 
+    def nearest(
+        self, vector: Vector, not_before: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint16]]:
+        """The live stories at or after ``not_before`` whose vectors are nearest ``vector``
+        (:meth:`VectorStore.nearest`): their seqs (ascending), cosines and languages."""
+        if self.vectors is None:
+            raise ValueError("this index keeps no vectors: build it with vectors=VectorStore()")
+        positions, cosines = self.vectors.nearest(vector, self._head)
+        keep = np.frombuffer(self.times, dtype=np.float64)[positions] >= not_before
+        languages = np.frombuffer(self.languages, dtype=np.uint16)[positions]
+        return (positions - self._head + self.first)[keep], cosines[keep], languages[keep]
+
     def language_number(self, code: str) -> int | None:
         return self._language_numbers.get(code)
 
@@ -399,6 +435,8 @@ class ThreadIndex:
         del self.norms[: 2 * head]
         del self.languages[:head]
         del self.threads[:head]
+        if self.vectors is not None:
+            self.vectors.drop_front(head)
         self._head = 0
         self.thread_ids, self._thread_numbers, self.threads = _renumbered(self.thread_ids, self.threads)
         self.language_codes, self._language_numbers, self.languages = _renumbered(self.language_codes, self.languages)
@@ -424,7 +462,8 @@ class ThreadIndex:
         table = 100 * len(self.postings)  # a dict entry with its share of free slots, and the key's int
         per_story = sum(a.itemsize * len(a) for a in (self.times, self.norms, self.languages, self.threads))
         names = sum(60 + len(name) for name in self.thread_ids)
-        return postings + table + per_story + names
+        vectors = 0 if self.vectors is None else self.vectors.nbytes()
+        return postings + table + per_story + names + vectors
 
     def rebuild(self, items: Iterable[tuple[Any, Any]]) -> None:
         """Forget everything and index the journal entries (``j:<seq>``) among ``items``, in order,
@@ -436,7 +475,7 @@ class ThreadIndex:
             for key, value in items
             if isinstance(key, str) and key.startswith("j:") and isinstance(value, dict)
         )
-        fresh = ThreadIndex()
+        fresh = ThreadIndex(vectors=None if self.vectors is None else VectorStore())
         if journal:
             fresh.first = journal[0][0]
         for seq, entry in journal:
@@ -448,7 +487,9 @@ class ThreadIndex:
                 weights = [float(w) for w in stored]
             else:
                 weights = fresh.weights(keys)
-            fresh.add(keys, weights, float(entry["at"]), entry["l"], entry["t"])
+            stored_vector = entry.get("e")
+            vector = from_text(stored_vector) if isinstance(stored_vector, str) else None
+            fresh.add(keys, weights, float(entry["at"]), entry["l"], entry["t"], vector)
         self.__dict__.update(fresh.__dict__)
 
 
@@ -505,11 +546,14 @@ def assign(
     settings: ThreadSettings,
     index: ThreadIndex,
     keys: Sequence[int] | None = None,
+    encoder: Encoder | None = None,
 ) -> Decision:
     """Put ``story`` in a thread (an earlier one it matches, else a new one) and say whether it
     is a translation of an earlier story; remember both. ``index`` must mirror ``state``; ``keys``
-    defaults to :func:`story_evidence`. Time is the story's arrival time, so a replay decides as
-    the first pass did, and gets the very decision recorded then."""
+    defaults to :func:`story_evidence`. With an ``encoder`` (the index then keeps vectors), the
+    story's vector also finds the thread and the original its keys did not. Time is the story's
+    arrival time, so a replay decides as the first pass did, and gets the very decision recorded
+    then (without encoding the story again)."""
     identity = _identity(story)
     now = story.enrichment.received_at
     stored = state.get("m:" + identity)
@@ -517,7 +561,10 @@ def assign(
         return _decision_from(stored)
     if keys is None:
         keys = story_evidence(story, settings.words)
-    decision = _decide(story, state, settings, index, keys, now, identity)
+    if encoder is not None and index.vectors is None:
+        raise ValueError("an encoder needs an index that keeps vectors: ThreadIndex(vectors=VectorStore())")
+    vector = None if encoder is None else encoder(story_text(story))
+    decision = _decide(story, state, settings, index, keys, vector, now, identity)
     _expire(state, index, now - settings.window_seconds)
     return decision
 
@@ -534,13 +581,14 @@ def _decide(
     settings: ThreadSettings,
     index: ThreadIndex,
     keys: Sequence[int],
+    vector: Vector | None,
     now: float,
     identity: str,
 ) -> Decision:
     uri, version = story.item["uri"], story.item.get("version")
     language = story.enrichment.language.code
     weights = index.weights(keys)
-    sentences = sentence_count(_story_text(story))
+    sentences = sentence_count(story_text(story))
     translation: TranslationRef | None = None
     similarity = 1.0
     seen = state.get("u:" + uri)
@@ -559,10 +607,16 @@ def _decide(
             best = int(np.argmax(margins))  # the first of equals: the earliest story
             thread, similarity = index.thread_of(int(found.seqs[best])), float(scores[best])
         translation, original_thread = _translation(found, same_language, keys, sentences, state, settings)
+        if vector is not None:
+            near = _Near(*index.nearest(vector, now - settings.window_seconds), number)
+            if similarity == 0.0:
+                thread, similarity = near.thread(index, settings) or (thread, similarity)
+            if translation is None:
+                translation, original_thread = near.translation(keys, state, settings)
         if translation is not None and similarity == 0.0:  # a translation is in its original's thread
             thread, similarity = original_thread, translation.similarity
-    seq = index.add(keys, weights, now, language, thread)
-    state[f"j:{seq}"] = {
+    seq = index.add(keys, weights, now, language, thread, vector)
+    entry = {
         "at": now,
         "m": identity,
         "u": uri,
@@ -573,6 +627,9 @@ def _decide(
         "w": list(weights),
         "s": sentences,
     }
+    if vector is not None:
+        entry["e"] = to_text(vector)
+    state[f"j:{seq}"] = entry
     state["u:" + uri] = {"thread": thread, "seq": seq, "m": identity}
     summary = _summary_after(state.get("t:" + thread), thread, story, now)
     state["t:" + thread] = summary
@@ -615,6 +672,53 @@ def _translation(
             ref = TranslationRef(str(original["u"]), original.get("v"), round(score, 4))
             return ref, str(original["t"])
     return None, ""
+
+
+@dataclass(slots=True)
+class _Near:
+    """The stories nearest a story's vector (:meth:`ThreadIndex.nearest`), for :func:`_decide`."""
+
+    seqs: npt.NDArray[np.int64]
+    cosines: npt.NDArray[np.float64]
+    languages: npt.NDArray[np.uint16]
+    language: int | None  # the story's language number in the index, None when no live story has it
+
+    def _same_language(self) -> npt.NDArray[np.bool_]:
+        same: npt.NDArray[np.bool_] = self.languages == (-1 if self.language is None else self.language)
+        return same
+
+    def thread(self, index: ThreadIndex, settings: ThreadSettings) -> tuple[str, float] | None:
+        """The thread of the nearest story past its language's threshold, by margin (the earliest
+        of equals), with the cosine; None when none is."""
+        thresholds = np.where(self._same_language(), settings.encoder_same, settings.encoder_cross)
+        margins = self.cosines - thresholds
+        if not len(margins) or margins.max() < 0:
+            return None
+        best = int(np.argmax(margins))
+        return index.thread_of(int(self.seqs[best])), float(self.cosines[best])
+
+    def translation(
+        self, keys: Sequence[int], state: State, settings: ThreadSettings
+    ) -> tuple[TranslationRef | None, str]:
+        """The nearest story of another language at ``encoder_translation`` or more whose numbers
+        could be the story's (:func:`numbers_could_agree`), and its thread."""
+        cosines = np.where(self._same_language(), -1.0, self.cosines)
+        for position in np.argsort(-cosines, kind="stable").tolist():
+            cosine = float(cosines[position])
+            if cosine < settings.encoder_translation:
+                break
+            original = state.get(f"j:{int(self.seqs[position])}")
+            if isinstance(original, dict) and numbers_could_agree(keys, original["k"]):
+                return TranslationRef(str(original["u"]), original.get("v"), round(cosine, 4)), str(original["t"])
+        return None, ""
+
+
+def numbers_could_agree(keys: Sequence[int], other: Sequence[int]) -> bool:
+    """Whether a text and its translation could have these keys: neither states a number, or their
+    numbers agree (:func:`numbers_agree`)."""
+    if not _numbers(keys) and not _numbers(other):
+        return True
+    return numbers_agree(keys, other)
 
 
 def translation_evidence(
@@ -743,9 +847,11 @@ __all__ = [
     "name_skeleton",
     "normal_number",
     "numbers_agree",
+    "numbers_could_agree",
     "sentence_count",
     "sentences_agree",
     "story_evidence",
+    "story_text",
     "thread_id",
     "thread_summary",
     "translation_evidence",
