@@ -9,7 +9,9 @@ COPY streams ./streams
 COPY agents ./agents
 COPY schemas ./schemas
 COPY models ./models
-RUN pip install --no-cache-dir -e . \
+# Extras to bake in, e.g. --build-arg WIRESTREAM_EXTRAS='[multilingual]' for the thread stage's encoder.
+ARG WIRESTREAM_EXTRAS=""
+RUN pip install --no-cache-dir -e ".${WIRESTREAM_EXTRAS}" \
     && useradd --system --uid 10001 --home /app wirestream \
     && mkdir -p /var/lib/wirestream && chown wirestream /var/lib/wirestream
 

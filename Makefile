@@ -14,7 +14,7 @@ WEB_PORT ?= 6066
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dev,bench]'
+	$(BIN)/pip install --quiet -e '.[test,dev,bench,multilingual]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -18,6 +18,7 @@ from typing import Any
 from agents.clean import prepare
 from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
+from agents.multilingual import Encoder, VectorStore, load_encoder
 from agents.ner.heap import freeze_startup_objects
 from agents.ner.models import model_key
 from agents.threads import Decision, ThreadIndex, ThreadSettings, assign, thread_summary
@@ -34,8 +35,10 @@ PrepareStage = Callable[[bytes, str | None, Source, float, int, int], list[Story
 DedupStage = Callable[[StoryInFlight, State, float, NearDedup | None], StoryInFlight | DuplicateNotice]
 #: ``enrich(stories, pipeline_version, entities_enabled, max_chars, ninjs_version)``
 EnrichStage = Callable[[Sequence[StoryInFlight], str, bool, int, str], list[EnrichedStory | DeadLetter]]
-#: ``assign(story, state, settings, index)``
-ThreadStage = Callable[[EnrichedStory, State, ThreadSettings, ThreadIndex], Decision]
+#: ``assign(story, state, settings, index, keys, encoder)``
+ThreadStage = Callable[
+    [EnrichedStory, State, ThreadSettings, ThreadIndex, Sequence[int] | None, Encoder | None], Decision
+]
 
 
 def package_version(name: str) -> str:
@@ -48,14 +51,18 @@ def package_version(name: str) -> str:
 
 def load_models(settings: Settings) -> dict[str, float]:
     """Load what the stages load lazily: the cleaning tables, the language detectors and, when
-    entities are on, every NER model. Returns the seconds each took (``cleaning``, ``language``,
-    ``ner-<code>``)."""
+    entities are on, every NER model, and the thread stage's encoder when one is set. Returns the
+    seconds each took (``cleaning``, ``language``, ``ner-<code>``, ``encoder``)."""
     from agents import cleaning, language
     from agents.ner import models as entity_models
 
     seconds = {"cleaning": cleaning.warm_up(), "language": language.warm_up(settings.language_short_text_model)}
     if settings.entities_enabled:
         seconds.update({f"ner-{code}": load for code, load in entity_models.warm_up().items()})
+    if settings.threads_encoder != "none":
+        started = time.perf_counter()
+        load_encoder(settings.threads_encoder)
+        seconds["encoder"] = time.perf_counter() - started
     return seconds
 
 
@@ -117,8 +124,9 @@ class Pipeline:
         return self.settings.entities_enabled and model_key(story.language.code) is not None
 
     def thread_index(self) -> ThreadIndex:
-        """A new, empty in-memory thread index for :meth:`thread` (rebuilt from the state's journal)."""
-        return ThreadIndex()
+        """A new, empty in-memory thread index for :meth:`thread` (rebuilt from the state's journal),
+        keeping the stories' vectors when an encoder is set."""
+        return ThreadIndex(vectors=None if self.settings.threads_encoder == "none" else VectorStore())
 
     def thread(self, story: EnrichedStory, state: State, index: ThreadIndex) -> ThreadOutcome:
         """Stage 4: put a tagged story in its thread and flag it when it translates an earlier one;
@@ -126,7 +134,12 @@ class Pipeline:
         ``WIRESTREAM_TRANSLATIONS=duplicate`` a translation comes back as its notice."""
         settings = self.settings
         decision = self.stages.assign(
-            story, state, ThreadSettings(window_seconds=settings.threads_window_seconds), index
+            story,
+            state,
+            ThreadSettings(window_seconds=settings.threads_window_seconds),
+            index,
+            None,
+            load_encoder(settings.threads_encoder),
         )
         threaded = with_thread(story, decision.thread, decision.translation_of)
         notice = translation_notice(threaded) if settings.translations == "duplicate" else None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from agents.multilingual import ENCODERS
 from schemas.ninjs import NINJS_VERSIONS
 
 ENV_PREFIX = "WIRESTREAM_"
@@ -133,6 +134,12 @@ class Settings:
         72 * 3600.0,
         "How long a story can draw later ones into its thread (seconds; 72 h); older stories, and threads "
         "with no story left, are deleted from the table (docs/threads.md).",
+    )
+    threads_encoder: str = _setting(
+        "none",
+        "A multilingual text encoder the thread stage also compares stories with: `none`, or "
+        "`use-multilingual-v3` (the `multilingual` extra; ~15 ms CPU a story in the one-partition thread "
+        'stage; docs/threads.md, "The opt-in encoder").',
     )
     threads_order_wait_seconds: float = _setting(
         1.0,
@@ -261,6 +268,8 @@ class Settings:
         if self.translations not in TRANSLATIONS:
             _fail("translations", self.translations, " or ".join(TRANSLATIONS))
         self._check_seconds("threads_window_seconds", 0, above=True)
+        if self.threads_encoder not in ENCODERS:
+            _fail("threads_encoder", self.threads_encoder, " or ".join(ENCODERS))
         self._check_seconds("threads_order_wait_seconds", 0)
         self._check_seconds("stall_seconds", 0, note=" (0: no watchdog)")
         self._check_seconds("shutdown_grace_seconds", 0, above=True)
