@@ -46,6 +46,7 @@ def test_environment_overrides_and_converts() -> None:
         ("WIRESTREAM_TOPIC_CLEAN", "bad topic!", "Kafka topic name"),
         ("WIRESTREAM_BROKER", "nonsense", "host:port"),
         ("WIRESTREAM_NINJS_VERSION", "3.1", "expected 2.2 or 3.0"),
+        ("WIRESTREAM_THREADS_ENCODER", "laser", "expected none or use-multilingual-v3"),
         ("WIRESTREAM_SESSION_TIMEOUT_SECONDS", "0.5", "seconds >= 1"),
         ("WIRESTREAM_HEARTBEAT_INTERVAL_SECONDS", "4", "at most a third of the session timeout"),
     ],

