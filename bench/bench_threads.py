@@ -13,7 +13,12 @@ Targets (issue #18): ≤ 2 ms CPU a story with 100k stories in the window, ≤ 2
    the state itself is the changelog-backed table, on disk with RocksDB), beside dedup's LSH index
    of as many signatures built in the same run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_threads.py [--stories 100000] [--measure 2000]
+``--encoder`` measures the stage with the opt-in encoder (``agents.multilingual``, the
+``multilingual`` extra) beside it: the encoder on the sample stories in step 1, and in steps 2 and 3
+each synthetic story with a random unit vector of its own (the search costs the same whatever the
+vectors hold).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_threads.py [--stories 100000] [--measure 2000] [--encoder]
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from agents.formats import parse_payload  # noqa: E402
+from agents.multilingual import DIMENSIONS, ENCODED_CHARACTERS, VectorStore, load_encoder, quantised  # noqa: E402
 from agents.near_duplicates.signatures import (  # noqa: E402
     NUM_PERM,
     LshIndex,
@@ -118,6 +124,7 @@ def main() -> int:
     parser.add_argument("--stories", type=int, default=100_000)
     parser.add_argument("--measure", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--encoder", action="store_true", help="with the opt-in encoder (use-multilingual-v3)")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
@@ -128,22 +135,37 @@ def main() -> int:
     print(f"\n1. evidence() and sentence_count(): {1000 * cost_evidence:.3f} ms a story", end=" ")
     print(f"({len(texts)} sample stories × {rounds})")
     print(f"   baseline, stage 1's text_signature() on the same texts: {1000 * cost_signature:.3f} ms a story")
+    vector_of: Any = None
+    if args.encoder:
+        encoder = load_encoder("use-multilingual-v3")
+        assert encoder is not None
+        cost_encoder = per_call(lambda text, _language: encoder(text), texts, 1)
+        cut = f"cut to {ENCODED_CHARACTERS:,} characters"
+        print(f"   the encoder on the same texts ({cut}): {1000 * cost_encoder:.3f} ms a story")
+        units = np.random.default_rng(args.seed + 1).standard_normal((args.stories + args.measure, DIMENSIONS))
+        vectors = [quantised(row) for row in units]
+        del units
+
+        def vector_of(position: int) -> Any:
+            return lambda _text: vectors[position]
 
     rng = np.random.default_rng(args.seed)
     keys = synthetic_keys(rng, args.stories + args.measure)
     settings = ThreadSettings(window_seconds=float(args.stories + args.measure + 1))
     state: dict[str, Any] = {}
-    index = ThreadIndex()
+    index = ThreadIndex(vectors=VectorStore() if args.encoder else None)
     started = time.process_time()
     for position in range(args.stories):
-        assign(shell(position), state, settings, index, keys[position])
+        encoder_of = None if vector_of is None else vector_of(position)
+        assign(shell(position), state, settings, index, keys[position], encoder_of)
         if position and position % 20_000 == 0:
             print(f"   filled {position} ({time.process_time() - started:.0f} s CPU)", file=sys.stderr)
     fill = (time.process_time() - started) / args.stories
     started = time.process_time()
     joined = 0
     for position in range(args.stories, args.stories + args.measure):
-        decision = assign(shell(position), state, settings, index, keys[position])
+        encoder_of = None if vector_of is None else vector_of(position)
+        decision = assign(shell(position), state, settings, index, keys[position], encoder_of)
         joined += decision.thread.size > 1
     measured = (time.process_time() - started) / args.measure
     print(f"\n2. assign() with {len(index):,} stories in the window: {1000 * measured:.3f} ms CPU a story")
@@ -152,7 +174,7 @@ def main() -> int:
     items = list(state.items())
     del index
     tracemalloc.start()
-    rebuilt = ThreadIndex()
+    rebuilt = ThreadIndex(vectors=VectorStore() if args.encoder else None)
     rebuilt.rebuild(items)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -25,6 +25,11 @@ translations within the same bounds, the fewest flags among equals), then both h
 are reported at the choice and at the shipped defaults. The stages before threads run once and
 are cached (``--cache``); the sweep reruns only the thread stage.
 
+``--encoder use-multilingual-v3`` runs the stage with the opt-in encoder (``agents.multilingual``;
+the ``multilingual`` extra), each story's vector computed once from the text the stage encodes and
+cached in ``--vectors FILE``; ``--encoder-sweep`` then chooses its three thresholds on the tuning
+half, the others at their defaults (docs/threads.md, "The opt-in encoder").
+
     WIRESTREAM_SHARED=/path/to/shared .venv/bin/python bench/eval_threads.py [--cache FILE] [--half tuning]
 """
 
@@ -42,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +56,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from corpus import shared_dir  # noqa: E402
 
-from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence  # noqa: E402
+from agents.multilingual import Vector, VectorStore, load_encoder  # noqa: E402
+from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence, story_text  # noqa: E402
 from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict  # noqa: E402
 
 SAME, DIFFERENT = 1.5, 2.5
@@ -172,9 +179,14 @@ class Outcome:
     seconds: float
 
 
-def thread_run(records: list[dict[str, Any]], settings: ThreadSettings, keys: dict[str, list[int]]) -> Outcome:
+def thread_run(
+    records: list[dict[str, Any]],
+    settings: ThreadSettings,
+    keys: dict[str, list[int]],
+    vectors: dict[str, Vector] | None = None,
+) -> Outcome:
     state: dict[str, Any] = {}
-    index = ThreadIndex()
+    index = ThreadIndex(vectors=None if vectors is None else VectorStore())
     thread: dict[str, str] = {}
     translated: dict[str, str] = {}
     by_uri: dict[str, str] = {}
@@ -184,7 +196,9 @@ def thread_run(records: list[dict[str, Any]], settings: ThreadSettings, keys: di
         if "enriched" in record:
             story = record["story"]
             started = time.perf_counter()
-            decision = assign(story, state, settings, index, keys[article])
+            vector = None if vectors is None else vectors[article]
+            encoder = None if vector is None else (lambda _text, found=vector: found)
+            decision = assign(story, state, settings, index, keys[article], encoder)
             spent += time.perf_counter() - started
             thread[article] = decision.thread.id
             by_uri[story.item["uri"]] = article
@@ -330,6 +344,61 @@ def sweep_translations(
     )
 
 
+def story_vectors(records: list[dict[str, Any]], name: str, cache: Path | None) -> tuple[dict[str, Vector], float]:
+    """Each story's vector from the encoder ``name``, as the stage computes it (cached in ``cache``,
+    an npz of ``articles`` and ``vectors``); and the CPU ms a story it took (0 from the cache)."""
+    stories = {r["article"]: r["story"] for r in records if "story" in r}
+    if cache is not None and cache.exists():
+        with np.load(cache) as stored:
+            found = dict(zip(stored["articles"].tolist(), stored["vectors"], strict=True))
+        if set(found) >= set(stories):
+            return {a: found[a] for a in stories}, 0.0
+    encoder = load_encoder(name)
+    if encoder is None:
+        raise SystemExit(f"--encoder {name}: no encoder")
+    started = time.process_time()
+    vectors = {article: encoder(story_text(story)) for article, story in stories.items()}
+    spent = 1000 * (time.process_time() - started) / max(1, len(vectors))
+    if cache is not None:
+        np.savez(cache, articles=np.array(list(vectors)), vectors=np.stack(list(vectors.values())))
+    return vectors, spent
+
+
+def sweep_encoder(
+    records: list[dict[str, Any]],
+    keys: dict[str, list[int]],
+    vectors: dict[str, Vector],
+    pairs: list[Pair],
+    originals: list[tuple[str, str]],
+    base: ThreadSettings,
+) -> ThreadSettings:
+    """``base`` with the encoder's thresholds chosen on the tuning half: the two thread thresholds
+    with the best summed F1 of the two kinds of pairs; then the lowest translation threshold with
+    false flags on ≤ 1 % of its different-story pairs and on ≤ 1 % of its non-translations."""
+    print("\nsweep (tuning half): encoder same × cross thresholds → P/R same-language, P/R cross-language")
+    scored = []
+    grid = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 2.0)
+    for same, cross in itertools.product(grid, grid):
+        settings = dataclasses.replace(base, encoder_same=same, encoder_cross=cross, encoder_translation=2.0)
+        outcome = thread_run(records, settings, keys, vectors)
+        p_same, r_same, f_same, _, _ = thread_scores(outcome, pairs, "tuning", False)
+        p_cross, r_cross, f_cross, _, _ = thread_scores(outcome, pairs, "tuning", True)
+        print(f"  {same:.2f} × {cross:.2f}: {p_same:.3f}/{r_same:.3f}  {p_cross:.3f}/{r_cross:.3f}")
+        scored.append((round(f_same + f_cross, 6), same, cross))
+    _, same, cross = max(scored)
+    print("\nsweep (tuning half): encoder translation threshold → found / false flags / flags on non-translations")
+    chosen = 2.0
+    for threshold in (0.90, 0.85, 0.80, 0.775, 0.75, 0.725, 0.70, 0.65):
+        settings = dataclasses.replace(base, encoder_same=same, encoder_cross=cross, encoder_translation=threshold)
+        share, _, _, false_flags, different, plain_flags, plain = translation_scores(
+            thread_run(records, settings, keys, vectors), pairs, originals, "tuning"
+        )
+        print(f"  {threshold:.3f}: {share:.3f} / {false_flags}/{different} / {plain_flags}/{plain}")
+        if false_flags <= 0.01 * different and plain_flags <= 0.01 * plain:
+            chosen = threshold
+    return dataclasses.replace(base, encoder_same=same, encoder_cross=cross, encoder_translation=chosen)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=Path, default=shared_dir() / "eval" / "semeval2022-task8" / "pairs.csv")
@@ -344,6 +413,9 @@ def main() -> int:
         default="both",
         help="which half to report (tune with 'tuning'; look at 'held-out' once, at the end)",
     )
+    parser.add_argument("--encoder", default="none", help="the opt-in encoder: none or use-multilingual-v3")
+    parser.add_argument("--vectors", type=Path, default=None, help="npz cache of the encoder's story vectors")
+    parser.add_argument("--encoder-sweep", action="store_true", help="choose the encoder's thresholds (tuning half)")
     args = parser.parse_args()
     halves = ("tuning", "held-out") if args.half == "both" else (args.half,)
     articles, pairs = load(args.pairs)
@@ -361,6 +433,13 @@ def main() -> int:
             record["story"] = enriched_from(record["enriched"])
     defaults = ThreadSettings()
     keys = {r["article"]: story_evidence(r["story"], defaults.words) for r in records if "story" in r}
+    vectors: dict[str, Vector] | None = None
+    if args.encoder != "none":
+        vectors, encoding_ms = story_vectors(records, args.encoder, args.vectors)
+        print(f"encoder {args.encoder}: {encoding_ms:.1f} ms CPU a story (0: read from {args.vectors})")
+        if args.encoder_sweep:
+            chosen = sweep_encoder(records, keys, vectors, pairs, originals, defaults)
+            report(f"at the choice {chosen}", thread_run(records, chosen, keys, vectors), pairs, originals, halves)
 
     if args.translations_only:
         chosen = sweep_translations(records, keys, pairs, originals, defaults)
@@ -368,7 +447,7 @@ def main() -> int:
     elif not args.no_sweep:
         chosen = sweep(records, keys, pairs, originals)
         report(f"at the choice {chosen}", thread_run(records, chosen, keys), pairs, originals, halves)
-    outcome = thread_run(records, defaults, keys)
+    outcome = thread_run(records, defaults, keys, vectors)
     report(f"at the shipped defaults {defaults}", outcome, pairs, originals, halves)
     stories = sum("story" in r for r in records)
     print(f"\nthread stage: {1000 * outcome.seconds / stories:.3f} ms a story ({stories} stories in one window)")
