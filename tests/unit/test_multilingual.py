@@ -24,7 +24,7 @@ from agents.multilingual import (
 )
 from agents.threads import ThreadIndex, ThreadSettings, assign
 from schemas.codec import encode
-from streams.pipeline import Pipeline
+from streams.pipeline import Pipeline, load_models
 from streams.settings import Settings
 from tests.unit.test_threads import ENGLISH, OTHER, story
 
@@ -253,3 +253,9 @@ def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> N
     translation = german.story.enrichment.dedup.translation_of
     assert translation is not None and translation.uri == "urn:en:1" and 0.75 <= translation.similarity <= 1.0
     assert b'"e"' not in encode(german.story)  # the vector stays in the stage's state
+
+
+def test_the_worker_loads_the_encoder_with_the_other_models_only_when_set() -> None:
+    _need_the_encoder()
+    assert "encoder" not in load_models(Settings(entities_enabled=False))
+    assert load_models(Settings(entities_enabled=False, threads_encoder="use-multilingual-v3"))["encoder"] >= 0.0
