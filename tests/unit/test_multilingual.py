@@ -255,7 +255,11 @@ def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> N
     assert b'"e"' not in encode(german.story)  # the vector stays in the stage's state
 
 
-def test_the_worker_loads_the_encoder_with_the_other_models_only_when_set() -> None:
+def test_the_worker_loads_the_encoder_with_the_other_models_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
     _need_the_encoder()
+    from agents import cleaning, language
+
+    monkeypatch.setattr(cleaning, "warm_up", lambda: 0.0)  # tens of seconds, and tested elsewhere
+    monkeypatch.setattr(language, "warm_up", lambda _model: 0.0)
     assert "encoder" not in load_models(Settings(entities_enabled=False))
     assert load_models(Settings(entities_enabled=False, threads_encoder="use-multilingual-v3"))["encoder"] >= 0.0
