@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import orjson
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO
 
 _MAX_HEADLINE = 200
 

@@ -42,16 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _repo  # noqa: F401 (puts the checkout on sys.path)
 import orjson
+from corpus import shared_dir
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from corpus import shared_dir  # noqa: E402
-
-from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence  # noqa: E402
-from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict  # noqa: E402
+from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence
+from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict
 
 SAME, DIFFERENT = 1.5, 2.5
 csv.field_size_limit(10_000_000)

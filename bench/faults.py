@@ -25,20 +25,18 @@ import asyncio
 import functools
 import logging
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO
 
-from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table  # noqa: E402
-from streams.kafka_local import LocalKafka, LocalKafkaCluster  # noqa: E402
-from streams.topics import ensure_topics  # noqa: E402
-from tests.integration.conftest import WorkerProcess  # noqa: E402
-from tests.integration.faults import (  # noqa: E402
+from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table
+from streams.kafka_local import LocalKafka, LocalKafkaCluster
+from streams.topics import ensure_topics
+from tests.integration.conftest import WorkerProcess
+from tests.integration.faults import (
     FaultRun,
     broker_down,
     fault_settings,
@@ -48,7 +46,7 @@ from tests.integration.faults import (  # noqa: E402
     run_fault,
     wait_fully_replicated,
 )
-from tests.integration.test_lifecycle import story  # noqa: E402
+from tests.integration.test_lifecycle import story
 
 FAULTS = ("none", "rolling", "leader", "cluster", "single")
 COLUMNS = "fault | runs | stories | lost | doubled | recovery time | /readyz during | worker log during (bytes, max)"

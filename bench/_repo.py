@@ -1,0 +1,15 @@
+"""The checkout the benchmark scripts belong to, put on ``sys.path`` so that they import its packages
+(``agents``, ``schemas``, ``streams``, ``tests``): a script imports this module before those.
+
+A script runs as ``python bench/<script>.py``, which puts this folder on the path (so ``_repo`` and the
+other bench modules, ``corpus`` and the like, are found); ``tests/bench_scripts.py`` does the same when
+a test loads a script.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
