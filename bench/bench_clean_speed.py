@@ -25,8 +25,7 @@ import time
 from collections.abc import Callable
 
 import trafilatura
-from _repo import REPO
-from corpus import shared_dir
+from _repo import REPO, shared_dir
 from trafilatura.utils import decode_file
 
 from agents.cleaning import clean_text, warm_up

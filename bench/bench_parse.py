@@ -10,12 +10,11 @@ payloads per second and input MB/s on one core. Printed, not asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from _repo import REPO
+from _repo import REPO, shared_dir
 
 from agents.failures.errors import StageError
 from agents.formats import parse_payload
@@ -64,7 +63,7 @@ def bench(payloads: list[tuple[bytes, int]], seconds: float) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per format")
-    default_shared = os.environ.get("WIRESTREAM_SHARED") or str(REPO.parent / "shared")
+    default_shared = str(shared_dir())
     parser.add_argument("--shared", type=Path, default=Path(default_shared))
     args = parser.parse_args()
     groups = collect(args.shared)

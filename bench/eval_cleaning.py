@@ -33,9 +33,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import _repo  # noqa: F401 (puts the checkout on sys.path)
 import trafilatura
-from corpus import shared_dir, trafilatura_eval_page
+from _repo import shared_dir
+from corpus import trafilatura_eval_page
 from trafilatura.utils import decode_file
 
 from agents.cleaning import clean_text, warm_up

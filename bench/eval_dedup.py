@@ -40,8 +40,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import _repo  # noqa: F401 (puts the checkout on sys.path)
-from corpus import shared_dir, trafilatura_eval_page
+from _repo import shared_dir
+from corpus import trafilatura_eval_page
 
 from agents.near_duplicates.signatures import (
     NUM_PERM,

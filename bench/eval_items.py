@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from _repo import REPO
+from _repo import REPO, shared_dir
 
 FOLDERS = ("superdesk-fixtures/tests/io/fixtures", "iptc-newsml-g2/examples")
 
 
 def eval_dir() -> Path:
     """``$WIRESTREAM_SHARED/eval`` (or the ``shared`` folder beside the repository)."""
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "eval"
+    return shared_dir() / "eval"
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

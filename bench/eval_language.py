@@ -38,8 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import _repo  # noqa: F401 (puts the checkout on sys.path)
-from corpus import shared_dir
+from _repo import shared_dir
 
 from agents import language as L
 

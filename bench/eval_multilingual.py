@@ -43,9 +43,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import _repo  # noqa: F401 (puts the checkout on sys.path)
 import numpy as np
-from corpus import shared_dir
+from _repo import shared_dir
 from eval_threads import (
     DIFFERENT,
     SAME,

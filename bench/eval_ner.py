@@ -50,7 +50,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from _repo import REPO
+from _repo import REPO, shared_dir
 
 sys.path.insert(0, str(REPO / "models"))
 
@@ -60,7 +60,7 @@ from agents.entities import mentions_in, tag_entities
 from agents.ner import models as entity_models
 from agents.ner.resolution import resolve
 
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 EVAL = SHARED / "eval" / "ner"
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl", "pt", "ru")
 TARGETS = {"en": 0.85, "fr": 0.85}  # others: 0.70

@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from _repo import REPO
+from _repo import REPO, shared_dir
 
 _MAX_HEADLINE = 200
 
 
 def pairs_file() -> Path:
     """``pairs.csv`` under ``$WIRESTREAM_SHARED/eval`` (or the ``shared`` folder beside the repository)."""
-    shared = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+    shared = shared_dir()
     return shared / "eval" / "semeval2022-task8" / "pairs.csv"
 
 

@@ -42,9 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import _repo  # noqa: F401 (puts the checkout on sys.path)
 import orjson
-from corpus import shared_dir
+from _repo import shared_dir
 
 from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence
 from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict

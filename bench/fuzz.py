@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _repo import REPO
+from _repo import REPO, shared_dir
 
 WORK = REPO / ".local" / "fuzz"
 
@@ -67,7 +67,7 @@ DEFAULT_MAX_LEN = 64 * 1024
 
 
 def shared_eval() -> Path:
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "eval"
+    return shared_dir() / "eval"
 
 
 # -- seeds ---------------------------------------------------------------------------------------------
