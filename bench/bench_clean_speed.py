@@ -21,21 +21,15 @@ import gc
 import gzip
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+import trafilatura
+from _repo import REPO, shared_dir
+from trafilatura.utils import decode_file
 
-import trafilatura  # noqa: E402
-from corpus import shared_dir  # noqa: E402
-from trafilatura.utils import decode_file  # noqa: E402
-
-from agents.cleaning import clean_text, warm_up  # noqa: E402
-from agents.cleaning.html import page_to_text  # noqa: E402
+from agents.cleaning import clean_text, warm_up
+from agents.cleaning.html import page_to_text
 
 
 def _first_words(text: str, words: int) -> str | None:

@@ -25,16 +25,13 @@ import random
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
+import _repo  # noqa: F401 (puts the checkout on sys.path)
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from agents.dedup import NearDedup, deduplicate  # noqa: E402
-from agents.near_duplicates.signatures import (  # noqa: E402
+from agents.dedup import NearDedup, deduplicate
+from agents.near_duplicates.signatures import (
     NUM_PERM,
     SEED,
     THRESHOLD,
@@ -43,7 +40,7 @@ from agents.near_duplicates.signatures import (  # noqa: E402
     encode_signature,
     text_signature,
 )
-from schemas.records import (  # noqa: E402
+from schemas.records import (
     CleanText,
     KafkaSource,
     LanguageTag,

@@ -10,17 +10,14 @@ payloads per second and input MB/s on one core. Printed, not asserted.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _repo import REPO, shared_dir
 
-from agents.failures.errors import StageError  # noqa: E402
-from agents.formats import parse_payload  # noqa: E402
+from agents.failures.errors import StageError
+from agents.formats import parse_payload
 
 SAMPLE_DIRS = (
     "eval/superdesk-fixtures/tests/io/fixtures",
@@ -32,7 +29,7 @@ SAMPLE_DIRS = (
 
 def collect(shared: Path) -> dict[str, list[tuple[bytes, int]]]:
     """Payloads that parse, grouped by format: (payload, number of stories)."""
-    paths = [p for p in sorted((ROOT / "tests" / "golden" / "formats").iterdir()) if p.is_file()]
+    paths = [p for p in sorted((REPO / "tests" / "golden" / "formats").iterdir()) if p.is_file()]
     for folder in SAMPLE_DIRS:
         root = shared / folder
         if root.is_dir():
@@ -66,7 +63,7 @@ def bench(payloads: list[tuple[bytes, int]], seconds: float) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per format")
-    default_shared = os.environ.get("WIRESTREAM_SHARED") or str(ROOT.parent / "shared")
+    default_shared = str(shared_dir())
     parser.add_argument("--shared", type=Path, default=Path(default_shared))
     args = parser.parse_args()
     groups = collect(args.shared)

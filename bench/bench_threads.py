@@ -28,22 +28,19 @@ import os
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _repo import REPO
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from agents.formats import parse_payload  # noqa: E402
-from agents.multilingual import DIMENSIONS, ENCODED_CHARACTERS, VectorStore, load_encoder, quantised  # noqa: E402
-from agents.near_duplicates.signatures import (  # noqa: E402
+from agents.formats import parse_payload
+from agents.multilingual import DIMENSIONS, ENCODED_CHARACTERS, VectorStore, load_encoder, quantised
+from agents.near_duplicates.signatures import (
     NUM_PERM,
     LshIndex,
     text_signature,
 )
-from agents.threads import (  # noqa: E402
+from agents.threads import (
     KIND_ENTITY,
     KIND_NAME,
     KIND_NUMBER,
@@ -54,7 +51,7 @@ from agents.threads import (  # noqa: E402
     evidence,
     sentence_count,
 )
-from schemas.records import DedupTag, EnrichedStory, Enrichment, FileSource, LanguageTag  # noqa: E402
+from schemas.records import DedupTag, EnrichedStory, Enrichment, FileSource, LanguageTag
 
 LANGUAGES = ["en", "de", "fr", "es", "it", "pl", "ru", "zh", "ar", "tr"]
 

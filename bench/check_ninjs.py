@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from _repo import shared_dir
 from referencing import Registry, Resource
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or REPO.parent / "shared")
+SHARED = shared_dir()
 IPTC_NINJS = SHARED / "eval" / "iptc-ninjs"
 #: The schema versions this check knows; 3.1 is checked against items written as 3.0.
 VERSIONS = ("2.2", "3.0", "3.1")

@@ -29,7 +29,6 @@ import argparse
 import gzip
 import json
 import math
-import os
 import random
 import re
 import statistics
@@ -43,8 +42,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import orjson
-
-REPO = Path(__file__).resolve().parents[1]
+from _repo import shared_dir
 
 # Shares of the whole corpus.
 COPY_SHARE = 0.30
@@ -57,11 +55,6 @@ BAD_KINDS = ("truncated-json", "not-an-object", "no-uri", "invalid-utf8", "empty
 MEDIAN_WORDS = 600
 CHUNK_WORDS = 120
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def shared_dir() -> Path:
-    """``$WIRESTREAM_SHARED`` or the ``shared`` folder beside the repository."""
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
 
 
 def trafilatura_eval_page(tests_dir: Path, item: dict[str, Any]) -> Path | None:

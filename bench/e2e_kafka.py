@@ -41,18 +41,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+import orjson
+from _repo import REPO
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-import orjson  # noqa: E402
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
-
-from streams.client import story_key  # noqa: E402
-from streams.kafka_access import KafkaAccess  # noqa: E402
-from streams.kafka_local import LocalKafka  # noqa: E402
-from streams.settings import Settings, env_name  # noqa: E402
-from streams.topics import ensure_topics  # noqa: E402
+from streams.client import story_key
+from streams.kafka_access import KafkaAccess
+from streams.kafka_local import LocalKafka
+from streams.settings import Settings, env_name
+from streams.topics import ensure_topics
 
 PYTHON = sys.executable
 LAUNCHER = REPO / "bench" / "launcher.py"

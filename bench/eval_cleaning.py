@@ -27,22 +27,18 @@ import gzip
 import json
 import re
 import statistics
-import sys
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+import trafilatura
+from _repo import shared_dir
+from corpus import trafilatura_eval_page
+from trafilatura.utils import decode_file
 
-import trafilatura  # noqa: E402
-from corpus import shared_dir, trafilatura_eval_page  # noqa: E402
-from trafilatura.utils import decode_file  # noqa: E402
-
-from agents.cleaning import clean_text, warm_up  # noqa: E402
+from agents.cleaning import clean_text, warm_up
 
 Extractor = Callable[[str], str]
 

@@ -36,19 +36,14 @@ import json
 import random
 import re
 import statistics
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from _repo import shared_dir
+from corpus import trafilatura_eval_page
 
-from corpus import shared_dir, trafilatura_eval_page  # noqa: E402
-
-from agents.near_duplicates.signatures import (  # noqa: E402
+from agents.near_duplicates.signatures import (
     NUM_PERM,
     SHINGLE_SIZE,
     THRESHOLD,

@@ -20,22 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import orjson
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO, shared_dir
 
 FOLDERS = ("superdesk-fixtures/tests/io/fixtures", "iptc-newsml-g2/examples")
 
 
 def eval_dir() -> Path:
     """``$WIRESTREAM_SHARED/eval`` (or the ``shared`` folder beside the repository)."""
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "eval"
+    return shared_dir() / "eval"
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -38,13 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+from _repo import shared_dir
 
-from corpus import shared_dir  # noqa: E402
-
-from agents import language as L  # noqa: E402
+from agents import language as L
 
 DATASETS = ("sentences", "word-pairs", "single-words")
 FILE_TO_CODE = {"nb": "no", "nn": "no"}

@@ -38,20 +38,14 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from corpus import shared_dir  # noqa: E402
-from eval_threads import (  # noqa: E402
+from _repo import shared_dir
+from eval_threads import (
     DIFFERENT,
     SAME,
     Pair,
@@ -64,7 +58,7 @@ from eval_threads import (  # noqa: E402
     translations,
 )
 
-from agents.threads import KIND_WORD, ThreadSettings, _story_text, kind_of, story_evidence  # noqa: E402
+from agents.threads import KIND_WORD, ThreadSettings, _story_text, kind_of, story_evidence
 
 HALVES = ("tuning", "held-out")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")

@@ -50,17 +50,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "models"))
+from _repo import REPO, shared_dir
 
-from train_ner import Sentence, Source, chunk, detokenize_spaces, load_source  # noqa: E402
+sys.path.insert(0, str(REPO / "models"))
 
-from agents.entities import mentions_in, tag_entities  # noqa: E402
-from agents.ner import models as entity_models  # noqa: E402
-from agents.ner.resolution import resolve  # noqa: E402
+from train_ner import Sentence, Source, chunk, detokenize_spaces, load_source
 
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED", ROOT.parent / "shared"))
+from agents.entities import mentions_in, tag_entities
+from agents.ner import models as entity_models
+from agents.ner.resolution import resolve
+
+SHARED = shared_dir()
 EVAL = SHARED / "eval" / "ner"
 LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pl", "pt", "ru")
 TARGETS = {"en": 0.85, "fr": 0.85}  # others: 0.70

@@ -22,22 +22,19 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import orjson
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO, shared_dir
 
 _MAX_HEADLINE = 200
 
 
 def pairs_file() -> Path:
     """``pairs.csv`` under ``$WIRESTREAM_SHARED/eval`` (or the ``shared`` folder beside the repository)."""
-    shared = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+    shared = shared_dir()
     return shared / "eval" / "semeval2022-task8" / "pairs.csv"
 
 

@@ -49,16 +49,11 @@ from typing import Any
 
 import numpy as np
 import orjson
+from _repo import shared_dir
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-from corpus import shared_dir  # noqa: E402
-
-from agents.multilingual import Vector, VectorStore, load_encoder  # noqa: E402
-from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence, story_text  # noqa: E402
-from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict  # noqa: E402
+from agents.multilingual import Vector, VectorStore, load_encoder
+from agents.threads import ThreadIndex, ThreadSettings, assign, story_evidence, story_text
+from schemas.records import EnrichedStory, Enrichment, Entity, LanguageTag, source_from_dict
 
 SAME, DIFFERENT = 1.5, 2.5
 csv.field_size_limit(10_000_000)

@@ -21,43 +21,33 @@ integration tests' (``tests/integration/faults.py``); the short forms run in ``t
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO
 
-from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table  # noqa: E402
-from streams.kafka_local import LocalKafka, LocalKafkaCluster  # noqa: E402
-from streams.topics import ensure_topics  # noqa: E402
-from tests.integration.conftest import WorkerProcess  # noqa: E402
-from tests.integration.faults import (  # noqa: E402
+from bench.fault_bench import chosen_faults, fault_parser, load, markdown_table
+from streams.kafka_local import LocalKafka, LocalKafkaCluster
+from tests.integration.conftest import WorkerProcess
+from tests.integration.faults import (
     FaultRun,
     broker_down,
-    fault_settings,
+    fault_worker,
     kill_cluster,
     kill_leader,
     rolling_restart,
     run_fault,
     wait_fully_replicated,
 )
-from tests.integration.test_lifecycle import story  # noqa: E402
+from tests.integration.test_lifecycle import story
 
 FAULTS = ("none", "rolling", "leader", "cluster", "single")
 COLUMNS = "fault | runs | stories | lost | doubled | recovery time | /readyz during | worker log during (bytes, max)"
-
-
-def _worker(bootstrap: str, log: Path, source: Path) -> WorkerProcess:
-    settings = fault_settings(bootstrap)
-    asyncio.run(ensure_topics(settings))
-    return WorkerProcess(settings, log, cwd=source).start(ready_timeout=300)
 
 
 def _row(fault: str, runs: list[FaultRun]) -> tuple[object, ...]:
@@ -110,24 +100,22 @@ def main() -> int:
             if set(faults) & set(cluster_faults):
                 cluster.reset()
                 cluster.start()
-                worker = _worker(cluster.bootstrap, logs / f"cluster-{run}.log", args.worker_source)
-                for index, fault in enumerate(f for f in faults if f in cluster_faults):
-                    print(f"run {run + 1}: {fault} ...", flush=True)
-                    first = (run * len(FAULTS) + index) * 1_000_000
-                    inject = functools.partial(cluster_faults[fault], worker)
-                    results[fault].append(run_fault(worker, story, first, args.rate, inject))
-                    wait_fully_replicated(cluster)
-                worker.stop()
+                with fault_worker(cluster.bootstrap, logs / f"cluster-{run}.log", args.worker_source) as worker:
+                    for index, fault in enumerate(f for f in faults if f in cluster_faults):
+                        print(f"run {run + 1}: {fault} ...", flush=True)
+                        first = (run * len(FAULTS) + index) * 1_000_000
+                        inject = functools.partial(cluster_faults[fault], worker)
+                        results[fault].append(run_fault(worker, story, first, args.rate, inject))
+                        wait_fully_replicated(cluster)
                 cluster.stop()
             if "single" in faults:
                 single.reset()
                 single.start()
-                worker = _worker(single.bootstrap, logs / f"single-{run}.log", args.worker_source)
-                print(f"run {run + 1}: single ...", flush=True)
-                first = (run * len(FAULTS) + len(FAULTS)) * 1_000_000
-                outage = functools.partial(broker_down, single, args.outage)
-                results["single"].append(run_fault(worker, story, first, args.rate, outage))
-                worker.stop()
+                with fault_worker(single.bootstrap, logs / f"single-{run}.log", args.worker_source) as worker:
+                    print(f"run {run + 1}: single ...", flush=True)
+                    first = (run * len(FAULTS) + len(FAULTS)) * 1_000_000
+                    outage = functools.partial(broker_down, single, args.outage)
+                    results["single"].append(run_fault(worker, story, first, args.rate, outage))
                 single.stop()
     finally:
         cluster.stop()

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from _repo import REPO, shared_dir
+
 WORK = REPO / ".local" / "fuzz"
 
 #: parse_payload targets: the shared samples whose cheap format guess is this label, and the header sent.
@@ -67,7 +67,7 @@ DEFAULT_MAX_LEN = 64 * 1024
 
 
 def shared_eval() -> Path:
-    return Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "eval"
+    return shared_dir() / "eval"
 
 
 # -- seeds ---------------------------------------------------------------------------------------------

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import _repo  # noqa: F401 (puts the checkout on sys.path)
 
-from streams.pipeline import Pipeline, Stages  # noqa: E402
-from streams.settings import Settings  # noqa: E402
+from streams.pipeline import Pipeline, Stages
+from streams.settings import Settings
 
 
 def _stubbed_pipeline(settings: Settings) -> Pipeline:

@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or REPO.parent / "shared")
+from _repo import REPO, shared_dir
+
+SHARED = shared_dir()
 PAIRS = SHARED / "eval" / "semeval2022-task8" / "pairs.csv"
 WIRESTREAM = Path(sys.executable).with_name("wirestream")
 

@@ -11,7 +11,10 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def load_bench_script(name: str) -> ModuleType:
-    """Import ``bench/<name>.py`` under the module name ``name``."""
+    """Import ``bench/<name>.py`` under the module name ``name``, with ``bench/`` on ``sys.path`` as when
+    the script runs (``python bench/<name>.py``): it imports ``_repo`` and its other neighbours by name."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

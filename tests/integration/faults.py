@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 import orjson
@@ -29,7 +31,8 @@ from aiokafka.errors import KafkaError
 from streams.client import consume, story_key, topic_partitions
 from streams.kafka_local import LocalKafka, LocalKafkaCluster
 from streams.settings import Settings
-from tests.integration.conftest import WorkerProcess, isolated_settings
+from streams.topics import ensure_topics
+from tests.integration.conftest import REPO, WorkerProcess, isolated_settings
 
 Story = Callable[[int], bytes]
 SEND_TIMEOUT_SECONDS = 15.0
@@ -353,6 +356,20 @@ def kill_leader(cluster: LocalKafkaCluster, topic: str, down_seconds: float) -> 
 def fault_settings(bootstrap: str) -> Settings:
     """An isolated pipeline on ``bootstrap``, entity stage off (these tests are about Kafka)."""
     return isolated_settings(bootstrap, entities_enabled=False, language_short_text_model="off")
+
+
+@contextlib.contextmanager
+def fault_worker(bootstrap: str, log: Path, cwd: Path = REPO) -> Iterator[WorkerProcess]:
+    """A worker on ``bootstrap`` with :func:`fault_settings` (its topics created first), ready, logging to
+    ``log``; stopped on leaving. ``cwd``: another checkout runs its own code (a before/after comparison)."""
+    settings = fault_settings(bootstrap)
+    asyncio.run(ensure_topics(settings))
+    worker = WorkerProcess(settings, log, cwd=cwd)
+    try:
+        yield worker.start(ready_timeout=300)  # an upper bound: loading the models can be slow on a busy machine
+    finally:
+        if worker.process is not None:
+            worker.stop()
 
 
 @dataclass

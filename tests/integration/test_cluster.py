@@ -17,12 +17,10 @@ from pathlib import Path
 import pytest
 
 from streams.kafka_local import LocalKafka, LocalKafkaCluster
-from streams.settings import Settings
-from streams.topics import ensure_topics
 from tests.integration.conftest import WorkerProcess, fresh_kafka
 from tests.integration.faults import (
     broker_down,
-    fault_settings,
+    fault_worker,
     kill_cluster,
     kill_leader,
     rolling_restart,
@@ -48,19 +46,10 @@ def cluster() -> Iterator[LocalKafkaCluster]:
     nodes.reset()
 
 
-def _worker(settings: Settings, log: Path) -> Iterator[WorkerProcess]:
-    asyncio.run(ensure_topics(settings))
-    worker = WorkerProcess(settings, log)
-    try:
-        yield worker.start(ready_timeout=300)  # an upper bound: loading the models can be slow on a busy machine
-    finally:
-        if worker.process is not None:
-            worker.stop()
-
-
 @pytest.fixture(scope="module")
 def cluster_worker(cluster: LocalKafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
-    yield from _worker(fault_settings(cluster.bootstrap), tmp_path_factory.mktemp("cluster") / "worker.log")
+    with fault_worker(cluster.bootstrap, tmp_path_factory.mktemp("cluster") / "worker.log") as worker:
+        yield worker
 
 
 def test_topics_are_replicated_three_times_with_two_in_sync(cluster_worker: WorkerProcess) -> None:
@@ -114,7 +103,7 @@ def broker() -> Iterator[LocalKafka]:
 
 
 def test_single_broker_down_and_back(broker: LocalKafka, tmp_path: Path) -> None:
-    for worker in _worker(fault_settings(broker.bootstrap), tmp_path / "worker.log"):
+    with fault_worker(broker.bootstrap, tmp_path / "worker.log") as worker:
         result = run_fault(worker, story, 300_000, RATE, lambda: broker_down(broker, OUTAGE_SECONDS))
         assert result.accounting.lost == []
         assert 503 in result.readiness_during, "/readyz said ready while the broker was down"

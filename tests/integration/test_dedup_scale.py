@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import signal
 import threading
 import time
@@ -23,10 +22,11 @@ from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.integration.conftest import REPO, WorkerProcess
+from tests.shared_folder import shared_dir
 
 pytestmark = pytest.mark.integration
 
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared"))
+SHARED = shared_dir()
 SENTENCES = SHARED / "eval" / "lingua-testdata" / "language-testdata" / "sentences"
 LANGUAGES = ("en", "de", "fr", "es", "zh")
 

@@ -15,15 +15,18 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.check_ninjs import IPTC_NINJS
-from bench.check_ninjs import validator as ninjs_validator
 from streams.client import consume, produce
 from streams.offline import enrich_files, read_inputs
 from streams.settings import Settings
 from streams.topics import ensure_topics
+from tests.bench_scripts import load_bench_script
 from tests.integration.conftest import REPO, distinct_words
 
 pytestmark = pytest.mark.integration
+
+# The CI contract check, loaded as its script runs (it finds the shared folder through bench/_repo.py).
+check_ninjs = load_bench_script("check_ninjs")
+IPTC_NINJS, ninjs_validator = check_ninjs.IPTC_NINJS, check_ninjs.validator
 
 
 SAMPLES = REPO / "samples" / "stories.jsonl"

@@ -15,12 +15,17 @@ import pytest
 
 import schemas
 from agents.ner.linking import linker
-from bench.check_ninjs import IPTC_NINJS, envelope_validator, validator
 from schemas.ninjs import NINJS_VERSIONS, TYPES_22, build_enriched, build_item
 from schemas.records import RawStory
+from tests.bench_scripts import load_bench_script
 from tests.factories import story_in_flight
 from tests.shared.test_shared_fixtures import require_shared
 from tests.unit.test_ninjs import entities, full_story
+
+# The CI contract check, loaded as its script runs (it finds the shared folder through bench/_repo.py).
+check_ninjs = load_bench_script("check_ninjs")
+IPTC_NINJS = check_ninjs.IPTC_NINJS
+envelope_validator, validator = check_ninjs.envelope_validator, check_ninjs.validator
 
 #: The schemas an item of each version must satisfy: ninjs 3.1 only adds properties to 3.0.
 SCHEMAS = {"2.2": ("2.2",), "3.0": ("3.0", "3.1")}

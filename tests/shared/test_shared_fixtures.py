@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,10 @@ import pytest
 from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from schemas.records import AgencyTag, RawStory
+from tests.bench_scripts import load_bench_script
+from tests.shared_folder import shared_dir
 
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
+SHARED = shared_dir()
 EVAL = SHARED / "eval"
 SD = "superdesk-fixtures/tests/io/fixtures/"
 SAMPLE_DIRS = (
@@ -507,8 +508,7 @@ def suite_files(kind: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def ninjs_validators() -> dict[str, Any]:
-    from bench.check_ninjs import validator
-
+    validator = load_bench_script("check_ninjs").validator
     return {version: validator(version) for version in ("2.2", "3.0")}
 
 

@@ -34,6 +34,7 @@ from agents.threads import (
     translation_evidence,
 )
 from schemas.records import DedupTag, EnrichedStory, Enrichment, Entity, FileSource, LanguageTag
+from tests.shared_folder import shared_dir
 
 ENGLISH = (
     "Flooding in Valparaiso",
@@ -332,7 +333,7 @@ def test_expired_stories_leave_the_index_and_decisions_stay_right_after_compacti
 
 
 REPO = Path(__file__).resolve().parents[2]
-SEED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "seed"
+SEED = shared_dir() / "seed"
 
 
 def test_the_scraped_seed_joins_the_thread_of_the_english_sample_story() -> None:

@@ -21,10 +21,10 @@ import pytest
 
 from agents.cleaning import clean_text
 from schemas.records import CleanText
+from tests.shared_folder import shared_dir
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "cleaning"
-REPO = Path(__file__).resolve().parents[3]
-SEED = Path(os.environ.get("WIRESTREAM_SHARED", REPO.parent / "shared")) / "seed" / "000_1d638f912a8ffb5e.txt"
+SEED = shared_dir() / "seed" / "000_1d638f912a8ffb5e.txt"
 REGEN = os.environ.get("WIRESTREAM_REGEN_GOLDEN") == "1"
 
 CASES = sorted(p for p in GOLDEN.glob("*.input.*"))
