@@ -72,6 +72,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agents.languages.scripts import CJK_LETTERS, HAN, KANA
 from agents.languages.word_frequencies import WordFrequencies
 
 __all__ = [
@@ -174,9 +175,9 @@ _NON_LETTERS_RE = re.compile(r"[\W\d_]+")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACE_RE = re.compile(r"\s+")
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA_RE = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_CJK_RE = re.compile(f"[{CJK_LETTERS}]")
+_HAN_RE = re.compile(f"[{HAN}]")
+_KANA_RE = re.compile(f"[{KANA}]")
 _CHROME_SEPARATORS = "|•·›»"
 
 

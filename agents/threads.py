@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from anyascii import anyascii
 
+from agents.languages.scripts import CJK_LETTERS
 from agents.multilingual import Encoder, Vector, VectorStore, from_text, to_text
 from schemas.records import EnrichedStory, StoryRef, ThreadTag, TranslationRef
 
@@ -107,7 +108,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?:\n\"“”«»]\s*$")
 _SENTENCE_BREAK = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]")
-_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+")
+_CJK_RUN = re.compile(f"[{CJK_LETTERS}]+")
 _NOT_ASCII_LETTER = re.compile(r"[^a-z]")
 _VOWELS = frozenset("aeiouy")
 _BIGRAM_LANGUAGES = frozenset({"zh", "ja", "ko"})
@@ -189,7 +190,7 @@ def _names(text: str) -> Iterator[str]:
 
 def _words(text: str, language: str) -> Iterator[str]:
     if language in _BIGRAM_LANGUAGES:
-        for run in _HAN.findall(text):
+        for run in _CJK_RUN.findall(text):
             for start in range(len(run) - 1):
                 yield run[start : start + 2]
         return

@@ -34,6 +34,15 @@ def _unit(rng: np.random.Generator, count: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
+def _random_store(seed: int, count: int) -> tuple[list[Vector], VectorStore]:
+    """``count`` random int8 vectors, and a store holding them in that order."""
+    rows = [quantised(unit) for unit in _unit(np.random.default_rng(seed), count)]
+    store = VectorStore()
+    for row in rows:
+        store.append(row)
+    return rows, store
+
+
 def _cosine(a: Vector, b: Vector) -> float:
     a64, b64 = a.astype(np.int64), b.astype(np.int64)
     return float(a64 @ b64 / np.sqrt((a64 @ a64) * (b64 @ b64)))
@@ -56,11 +65,8 @@ def test_a_vector_survives_the_journal_and_garbage_does_not_pass_for_one() -> No
 
 
 def test_the_nearest_rows_are_found_with_their_exact_cosines() -> None:
-    rng = np.random.default_rng(3)
-    rows = [quantised(unit) for unit in _unit(rng, 5000)]
-    store = VectorStore()
-    for row in rows:
-        store.append(row)
+    rows, store = _random_store(3, 5000)
+    rng = np.random.default_rng(30)
     for target in (17, 2500, 4999):
         # A near copy of one row: noise of a fifth of its length.
         query = quantised(rows[target] / 127.0 + 0.2 * _unit(rng, 1)[0])
@@ -96,11 +102,7 @@ def test_ties_go_to_the_earliest_rows() -> None:
 
 
 def test_dropping_the_front_keeps_the_rows_behind_it_in_place() -> None:
-    rng = np.random.default_rng(6)
-    rows = [quantised(unit) for unit in _unit(rng, 3000)]
-    store = VectorStore()
-    for row in rows:
-        store.append(row)
+    rows, store = _random_store(6, 3000)
     store.drop_front(1200)
     assert len(store) == 1800
     positions, _ = store.nearest(rows[2000], 0)
