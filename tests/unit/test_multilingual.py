@@ -26,7 +26,7 @@ from agents.threads import ThreadIndex, ThreadSettings, assign
 from schemas.codec import encode
 from streams.pipeline import Pipeline, load_models
 from streams.settings import Settings
-from tests.unit.test_threads import ENGLISH, OTHER, story
+from tests.unit.test_threads import ENGLISH, OTHER, arriving
 
 
 def _unit(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -150,12 +150,12 @@ def _fake_encoder() -> Any:
 
 
 def _stories() -> list[Any]:
-    return [
-        story("urn:en:1", SPOKEN, "en", 1000.0, 1),
-        story("urn:en:2", OTHER, "en", 1001.0, 2),
-        story("urn:de:1", GESPROCHEN, "de", 1002.0, 3),
-        story("urn:en:3", ENGLISH, "en", 1003.0, 4),
-    ]
+    return arriving(
+        ("urn:en:1", SPOKEN, "en"),
+        ("urn:en:2", OTHER, "en"),
+        ("urn:de:1", GESPROCHEN, "de"),
+        ("urn:en:3", ENGLISH, "en"),
+    )
 
 
 def test_without_an_encoder_a_translation_sharing_no_key_is_missed() -> None:

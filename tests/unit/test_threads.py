@@ -372,17 +372,23 @@ def _journal(state: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {int(key[2:]): entry for key, entry in state.items() if key.startswith("j:")}
 
 
+def arriving(*stories: tuple[str, tuple[str, str], str]) -> list[EnrichedStory]:
+    """``(uri, text, language)`` as stories arriving in that order, a second apart from 1000.0, on
+    lines 1, 2, … of one file."""
+    return [story(uri, text, language, 1000.0 + n, n + 1) for n, (uri, text, language) in enumerate(stories)]
+
+
 def _in_order() -> list[EnrichedStory]:
     """Stories of one event in three languages (a translation among them) and of another event."""
-    return [
-        story("urn:en:1", UNNUMBERED_ENGLISH, "en", 1000.0, 1),
-        story("urn:en:2", OTHER, "en", 1001.0, 2),
-        story("urn:fr:2", UNNUMBERED_FRENCH_REPORT, "fr", 1002.0, 3),
-        story("urn:fr:1", UNNUMBERED_FRENCH, "fr", 1003.0, 4),
-        story("urn:en:3", ENGLISH, "en", 1004.0, 5),
-        story("urn:es:1", SPANISH_FOLLOW_UP, "es", 1005.0, 6),
-        story("urn:fr:3", FRENCH, "fr", 1006.0, 7),
-    ]
+    return arriving(
+        ("urn:en:1", UNNUMBERED_ENGLISH, "en"),
+        ("urn:en:2", OTHER, "en"),
+        ("urn:fr:2", UNNUMBERED_FRENCH_REPORT, "fr"),
+        ("urn:fr:1", UNNUMBERED_FRENCH, "fr"),
+        ("urn:en:3", ENGLISH, "en"),
+        ("urn:es:1", SPANISH_FOLLOW_UP, "es"),
+        ("urn:fr:3", FRENCH, "fr"),
+    )
 
 
 def test_a_similarity_is_a_cosine_never_above_one() -> None:
