@@ -106,6 +106,7 @@ class Result:
     rss_ready_mb: list[float] = field(default_factory=list)
     rss_end_mb: list[float] = field(default_factory=list)
     startup_seconds: float = 0.0
+    threads_late: int | None = None  # stories the thread stage decided after a later one (all workers)
     note: str = ""
     profile: dict[str, Any] = field(default_factory=dict)
 
@@ -140,6 +141,17 @@ def _ready(port: int) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def _threads_late(port: int) -> int | None:
+    """The worker's ``wirestream_threads_late_total``, or None when its metrics can't be read."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith("wirestream_threads_late_total")]
+    return int(sum(values)) if values else None
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -312,6 +324,9 @@ class Bench:
                     result.profile = _stop_profile(*spy)
                 cpu = sum(_proc_cpu(w.proc.pid) - w.cpu_start for w in workers)
                 result.cpu_ms_per_story = round(1000 * cpu / max(1, len(payloads)), 2)
+                if mode == "pipeline":
+                    late = [_threads_late(w.web_port) for w in workers]
+                    result.threads_late = None if None in late else sum(v for v in late if v is not None)
                 for w in workers:
                     w.rss_end_mb, w.hwm_mb = _proc_mem(w.proc.pid)
                 result.rss_ready_mb = [round(w.rss_ready_mb, 1) for w in workers]
@@ -330,6 +345,7 @@ class Bench:
             f"{name}: {result.inputs} in, {sum(result.outputs.values())} out {result.outputs}, "
             f"{result.stories_per_s:.1f} stories/s, p50/p95/p99 {lat.get('p50', 0):.0f}/{lat.get('p95', 0):.0f}/"
             f"{lat.get('p99', 0):.0f} ms, worker CPU {result.cpu_ms_per_story} ms/story, RSS {result.rss_end_mb} MB"
+            + ("" if result.threads_late is None else f", {result.threads_late} decided late by the thread stage")
         )
         return result
 
