@@ -97,7 +97,9 @@ class VectorStore:
     sign bits and norms; a story without a vector holds a zero row that never matches."""
 
     _vectors: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, DIMENSIONS), np.int8))
-    _signs: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((0, _WORDS), np.uint64))
+    # Word-major (one row per 64 sign bits, a column a story): counting shared bits a word at a time
+    # over contiguous rows costs a fifth of counting them story by story.
+    _signs: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((_WORDS, 0), np.uint64))
     _norms: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     _size: int = 0
 
@@ -109,15 +111,15 @@ class VectorStore:
         if self._size == len(self._norms):
             capacity = max(1024, self._size * 3 // 2)
             self._vectors = _grown(self._vectors, capacity)
-            self._signs = _grown(self._signs, capacity)
+            self._signs = _grown(self._signs.T, capacity).T.copy()
             self._norms = _grown(self._norms, capacity)
         if vector is not None:
             self._vectors[self._size] = vector
-            self._signs[self._size] = _signs(vector)
+            self._signs[:, self._size] = _signs(vector)
             self._norms[self._size] = float(np.sqrt(np.dot(vector.astype(np.int64), vector.astype(np.int64))))
         else:
             self._vectors[self._size] = 0
-            self._signs[self._size] = 0
+            self._signs[:, self._size] = 0
             self._norms[self._size] = 0.0
         self._size += 1
 
@@ -125,7 +127,7 @@ class VectorStore:
         """Forget the first ``count`` rows (the caller's expired stories)."""
         keep = slice(count, self._size)
         self._vectors = self._vectors[keep].copy()
-        self._signs = self._signs[keep].copy()
+        self._signs = self._signs[:, keep].copy()
         self._norms = self._norms[keep].copy()
         self._size -= count
 
@@ -135,7 +137,9 @@ class VectorStore:
         if start >= self._size:
             return np.zeros(0, np.int64), np.zeros(0)
         rows = slice(start, self._size)
-        differing = np.bitwise_count(self._signs[rows] ^ _signs(vector)).sum(axis=1, dtype=np.int32)
+        differing = np.zeros(self._size - start, np.int32)
+        for word, bits in zip(self._signs[:, rows], _signs(vector), strict=True):
+            differing += np.bitwise_count(word ^ bits)
         differing[self._norms[rows] == 0.0] = DIMENSIONS + 1
         shortlist = _fewest(differing, SHORTLIST)
         shortlist = shortlist[differing[shortlist] <= DIMENSIONS]  # not the rows without a vector
