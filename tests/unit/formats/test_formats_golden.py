@@ -95,7 +95,7 @@ def test_golden_sample_parses_to_its_expected_file(name: str) -> None:
             difflib.unified_diff(
                 want.splitlines(keepends=True),
                 got.splitlines(keepends=True),
-                f"expected/{name}.json",
+                f"expected/{name}.json (its _why notes left out)",
                 f"parse_payload({name})",
             )
         )
