@@ -1,4 +1,6 @@
-"""ninjs 1.x / 2.x / 3.x → RawStory, and the validate-stage errors."""
+"""ninjs 1.x / 2.x / 3.x → RawStory, and the validate-stage errors.
+
+What the golden samples parse to is checked whole in ``test_formats_golden.py``."""
 
 from __future__ import annotations
 
@@ -13,65 +15,11 @@ from agents.failures.errors import StageError
 from agents.formats import parse_payload
 from agents.formats.ninjs import parse_ninjs
 from schemas.records import AgencyTag, RawStory
-from tests.unit.formats.parsing import error, golden, one
+from tests.unit.formats.parsing import error, one
 
 
 def js(obj: Any) -> bytes:
     return json.dumps(obj).encode()  # stdlib: also writes integers beyond 64 bits
-
-
-# --------------------------------------------------------------------------- golden samples
-
-
-def test_ninjs1_golden() -> None:
-    story = one(golden("ninjs1_text.json"))
-    assert story.uri == "urn:wirestream:test:ninjs1:0001"
-    assert story.format == "ninjs"
-    assert story.version == "3"  # integer accepted, stored as a string
-    assert story.versioncreated == "2024-03-01T10:15:00Z"
-    assert story.firstcreated == "2024-03-01T09:00:00Z"
-    assert story.language == "en"
-    assert story.headline == "Harbour bridge reopens after repairs"
-    assert story.body == "<p>The harbour bridge reopened on Friday.</p><p>Traffic resumed at noon.</p>"
-    assert story.body_type == "text/html"
-    assert (story.byline, story.located, story.slugline) == ("Jane Roe", "Portsmouth", "Bridge-Reopens")
-    assert story.urgency == 4  # numeric string accepted
-    assert story.pubstatus == "usable"
-    assert story.provider == "Example Wire"  # copyrightholder when there is no source
-    assert story.tags == [
-        AgencyTag("subject", "transport", "http://cv.iptc.org/newscodes/mediatopic/20000671", None),
-        AgencyTag("person", "Jane Doe", None, None),
-        AgencyTag("organisation", "Harbour Authority", None, "HA"),
-        AgencyTag("place", "Portsmouth", "geonames:2639996", None),
-    ]
-
-
-def test_ninjs2_golden() -> None:
-    story = one(golden("ninjs2_text.json"), "application/ninjs+json")
-    assert story.headline == "Neue Brücke über die Elbe eröffnet"  # role main, not the first
-    assert story.body == "<p>Die neue Brücke ist offen.</p>"
-    assert story.body_type == "text/html"
-    assert story.byline == "Max Mustermann, dpa"
-    assert story.version == "1"
-    assert story.urgency == 3
-    assert story.url == "https://example.org/news/bruecke"
-    assert story.provider == "dpa"
-    assert AgencyTag("organisation", "Stadt Dresden", "https://www.wikidata.org/wiki/Q1731", None) in story.tags
-    assert AgencyTag("place", "Dresden", None, "dresden") in story.tags
-    assert [t.kind for t in story.tags] == ["subject", "person", "organisation", "place"]
-
-
-def test_ninjs3_golden() -> None:
-    story = one(golden("ninjs3_text.json"), "application/json; charset=utf-8")
-    assert story.versioncreated == "2024-03-03T12:00:00Z"
-    assert story.firstcreated == "2024-03-03T11:00:00Z"
-    assert story.headline == "Le pont rouvre"
-    assert (story.body, story.body_type) == ("Le pont a rouvert vendredi.", "text/plain")
-    assert story.pubstatus == "withheld"  # 3.x spelling pubStatus
-    assert story.provider == "AFP"  # copyrightHolder
-    assert story.tags[0] == AgencyTag(
-        "subject", "transports", "http://cv.iptc.org/newscodes/mediatopic/20000671", "medtop:20000671"
-    )
 
 
 # --------------------------------------------------------------------------- field spellings
