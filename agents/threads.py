@@ -82,13 +82,15 @@ UNNUMBERED_TRANSLATION_THRESHOLD = 0.55
 TRANSLATION_CANDIDATES = 4
 #: Language-independent keys (looked up) a translation's original must share with it.
 TRANSLATION_KEYS = 2
-#: With the opt-in encoder (:mod:`agents.multilingual`): the cosine of two stories' vectors that
-#: joins a thread its keys did not find, within one language and across two; and the cosine of
-#: the nearest story of another language that makes a story its translation when its keys did
-#: not (numbers must not disagree: :func:`numbers_could_agree`).
-ENCODER_SAME_THRESHOLD = 0.65
+#: With the opt-in encoder (:mod:`agents.multilingual`): the cosine of two stories' vectors that a
+#: match by keys must also reach (the vectors agree); the cosine that joins a thread its keys did
+#: not find, within one language and across two; and the cosine of the nearest story of another
+#: language that makes a story its translation when its keys did not (numbers must not disagree:
+#: :func:`numbers_could_agree`).
+ENCODER_AGREEMENT_THRESHOLD = 0.50
+ENCODER_SAME_THRESHOLD = 0.60
 ENCODER_CROSS_THRESHOLD = 0.50
-ENCODER_TRANSLATION_THRESHOLD = 0.75
+ENCODER_TRANSLATION_THRESHOLD = 0.725
 #: Journal entries expired per call (more than one story's worth, so a backlog drains).
 EXPIRE_PER_CALL = 16
 #: Members a thread summary lists (the newest); ``size`` counts them all.
@@ -129,6 +131,7 @@ class ThreadSettings:
     encoder_same: float = ENCODER_SAME_THRESHOLD
     encoder_cross: float = ENCODER_CROSS_THRESHOLD
     encoder_translation: float = ENCODER_TRANSLATION_THRESHOLD
+    encoder_agreement: float = ENCODER_AGREEMENT_THRESHOLD
 
 
 # --------------------------------------------------------------------------- evidence
@@ -413,6 +416,12 @@ class ThreadIndex:
         languages = np.frombuffer(self.languages, dtype=np.uint16)[positions]
         return (positions - self._head + self.first)[keep], cosines[keep], languages[keep]
 
+    def cosines(self, seqs: npt.NDArray[np.int64], vector: Vector) -> npt.NDArray[np.float64]:
+        """The cosine of ``vector`` with the vector of each live story of ``seqs``."""
+        if self.vectors is None:
+            raise ValueError("this index keeps no vectors: build it with vectors=VectorStore()")
+        return self.vectors.cosines(seqs - self.first + self._head, vector)
+
     def language_number(self, code: str) -> int | None:
         return self._language_numbers.get(code)
 
@@ -601,13 +610,18 @@ def _decide(
         same_language = found.languages == (-1 if number is None else number)
         across = np.where(found.shared >= settings.cross_language_keys, found.cross, 0.0)
         scores = np.where(same_language, found.same, across)
+        # With an encoder, keys alone are not enough: the two stories' vectors must agree too.
+        agree = np.ones(len(scores), dtype=np.bool_)
+        if vector is not None:
+            agree = index.cosines(found.seqs, vector) >= settings.encoder_agreement
         margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
+        margins = np.where(agree, margins, -1.0)
         if not len(margins) or margins.max() < 0:
             thread, similarity = thread_id(uri, version), 0.0
         else:
             best = int(np.argmax(margins))  # the first of equals: the earliest story
             thread, similarity = index.thread_of(int(found.seqs[best])), float(scores[best])
-        translation, original_thread = _translation(found, same_language, keys, sentences, state, settings)
+        translation, original_thread = _translation(found, same_language | ~agree, keys, sentences, state, settings)
         if vector is not None:
             near = _Near(*index.nearest(vector, now - settings.window_seconds), number)
             if similarity == 0.0:
@@ -648,15 +662,16 @@ def _decide(
 
 def _translation(
     found: Candidates,
-    same_language: npt.NDArray[np.bool_],
+    ruled_out: npt.NDArray[np.bool_],
     keys: Sequence[int],
     sentences: int,
     state: State,
     settings: ThreadSettings,
 ) -> tuple[TranslationRef | None, str]:
     """The story of another language that ``keys`` translate, and its thread: the most similar
-    one, among the best few, that :func:`translation_evidence` accepts."""
-    similarity = np.where(same_language | (found.shared < TRANSLATION_KEYS), -1.0, found.cross)
+    one, among the best few not ``ruled_out`` (those of the story's language, and those whose
+    vectors disagree), that :func:`translation_evidence` accepts."""
+    similarity = np.where(ruled_out | (found.shared < TRANSLATION_KEYS), -1.0, found.cross)
     ranked = np.argsort(-similarity, kind="stable")[:TRANSLATION_CANDIDATES]
     lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
     for position in ranked.tolist():

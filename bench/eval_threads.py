@@ -367,20 +367,24 @@ def sweep_encoder(
     originals: list[tuple[str, str]],
     base: ThreadSettings,
 ) -> ThreadSettings:
-    """``base`` with the encoder's thresholds chosen on the tuning half: the two thread thresholds
-    with the best summed F1 of the two kinds of pairs; then the lowest translation threshold with
-    false flags on ≤ 1 % of its different-story pairs and on ≤ 1 % of its non-translations."""
-    print("\nsweep (tuning half): encoder same × cross thresholds → P/R same-language, P/R cross-language")
+    """``base`` with the encoder's thresholds chosen on the tuning half: the agreement a match by
+    keys needs and the two thread thresholds, with the best summed F1 of the two kinds of pairs
+    (-1: no agreement needed; 2: no thread by vectors alone); then the lowest translation threshold
+    with false flags on ≤ 1 % of its different-story pairs and on ≤ 1 % of its non-translations."""
+    print("\nsweep (tuning half): encoder agreement | same × cross thresholds → P/R same-language, P/R cross-language")
+    same_grid, cross_grid = (0.55, 0.60, 0.65, 0.70, 2.0), (0.45, 0.50, 0.55, 2.0)
     scored = []
-    grid = (0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 2.0)
-    for same, cross in itertools.product(grid, grid):
-        settings = dataclasses.replace(base, encoder_same=same, encoder_cross=cross, encoder_translation=2.0)
+    for agreement, same, cross in itertools.product((-1.0, 0.4, 0.5, 0.6), same_grid, cross_grid):
+        settings = dataclasses.replace(
+            base, encoder_agreement=agreement, encoder_same=same, encoder_cross=cross, encoder_translation=2.0
+        )
         outcome = thread_run(records, settings, keys, vectors)
         p_same, r_same, f_same, _, _ = thread_scores(outcome, pairs, "tuning", False)
         p_cross, r_cross, f_cross, _, _ = thread_scores(outcome, pairs, "tuning", True)
-        print(f"  {same:.2f} × {cross:.2f}: {p_same:.3f}/{r_same:.3f}  {p_cross:.3f}/{r_cross:.3f}")
-        scored.append((round(f_same + f_cross, 6), same, cross))
-    _, same, cross = max(scored)
+        print(f"  {agreement:.2f} | {same:.2f} × {cross:.2f}: {p_same:.3f}/{r_same:.3f}  {p_cross:.3f}/{r_cross:.3f}")
+        scored.append((round(f_same + f_cross, 6), agreement, same, cross))
+    _, agreement, same, cross = max(scored)
+    base = dataclasses.replace(base, encoder_agreement=agreement)
     print("\nsweep (tuning half): encoder translation threshold → found / false flags / flags on non-translations")
     chosen = 2.0
     for threshold in (0.90, 0.85, 0.80, 0.775, 0.75, 0.725, 0.70, 0.65):

@@ -144,10 +144,14 @@ class VectorStore:
         shortlist = _fewest(differing, SHORTLIST)
         shortlist = shortlist[differing[shortlist] <= DIMENSIONS]  # not the rows without a vector
         positions = shortlist.astype(np.int64) + start
+        return positions, self.cosines(positions, vector)
+
+    def cosines(self, positions: npt.NDArray[np.int64], vector: Vector) -> npt.NDArray[np.float64]:
+        """The cosine of ``vector`` with the row at each of ``positions`` (0 for a row without one)."""
         dots = self._vectors[positions].astype(np.int64) @ vector.astype(np.int64)
         norm = float(np.sqrt(np.dot(vector.astype(np.int64), vector.astype(np.int64))))
-        cosines = dots / np.maximum(self._norms[positions] * norm, 1e-9)
-        return positions, np.minimum(cosines, 1.0)
+        found: npt.NDArray[np.float64] = np.minimum(dots / np.maximum(self._norms[positions] * norm, 1e-9), 1.0)
+        return found
 
     def nbytes(self) -> int:
         """Bytes held, free capacity included."""

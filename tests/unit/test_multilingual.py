@@ -26,7 +26,7 @@ from agents.threads import ThreadIndex, ThreadSettings, assign
 from schemas.codec import encode
 from streams.pipeline import Pipeline, load_models
 from streams.settings import Settings
-from tests.unit.test_threads import ENGLISH, OTHER, arriving
+from tests.unit.test_threads import ENGLISH, FRENCH, OTHER, arriving
 
 
 def _unit(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -265,3 +265,18 @@ def test_the_worker_loads_the_encoder_with_the_other_models_only_when_set(monkey
     monkeypatch.setattr(language, "warm_up", lambda _model: 0.0)
     assert "encoder" not in load_models(Settings(entities_enabled=False))
     assert load_models(Settings(entities_enabled=False, threads_encoder="use-multilingual-v3"))["encoder"] >= 0.0
+
+
+@pytest.mark.parametrize(("agree", "joined"), [(True, True), (False, False)])
+def test_with_an_encoder_a_match_by_keys_needs_the_vectors_to_agree(agree: bool, joined: bool) -> None:
+    """ENGLISH and FRENCH share their numbers and names (a translation by its keys alone)."""
+    english, noise, unrelated = _unit(np.random.default_rng(8), 3)
+    french = english + 0.3 * noise if agree else unrelated
+    encoder = _vectors_of({ENGLISH[0]: quantised(english), FRENCH[0]: quantised(french)})
+    state: dict[str, Any] = {}
+    index = ThreadIndex(vectors=VectorStore())
+    first, second = [
+        assign(one, state, ThreadSettings(), index, None, encoder)
+        for one in arriving(("urn:en:1", ENGLISH, "en"), ("urn:fr:1", FRENCH, "fr"))
+    ]
+    assert (second.thread.id == first.thread.id) is joined
