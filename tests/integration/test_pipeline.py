@@ -201,13 +201,15 @@ def seed_file(directory: Path) -> Path:
     return seed
 
 
-def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoder", ["none", "use-multilingual-v3"])
+def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tmp_path: Path, encoder: str) -> None:
     """The same stories through Kafka and through ``wirestream enrich`` give the same records, here
     written in ninjs 3.0 (``test_samples_end_to_end`` runs the default, 2.2): the same threads and
     translations too, although the thread stage reads the stories of every language from four
-    entity partitions, in an order of their own. The wait for a lane is generous: a loaded CI box
-    can take seconds to tag an English story, and only past the wait can order depend on timing."""
-    settings = settings.with_overrides(ninjs_version="3.0", threads_order_wait_seconds=5.0)
+    entity partitions, in an order of their own; with and without the opt-in encoder. The wait for a
+    lane is generous: a loaded CI box can take seconds to tag an English story, and only past the
+    wait can order depend on timing."""
+    settings = settings.with_overrides(ninjs_version="3.0", threads_order_wait_seconds=5.0, threads_encoder=encoder)
     run(ensure_topics(settings))
     start_worker(settings)
     inputs = [str(SAMPLES), str(seed_file(tmp_path))]
