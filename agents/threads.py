@@ -610,11 +610,14 @@ def _decide(
         same_language = found.languages == (-1 if number is None else number)
         across = np.where(found.shared >= settings.cross_language_keys, found.cross, 0.0)
         scores = np.where(same_language, found.same, across)
-        # With an encoder, keys alone are not enough: the two stories' vectors must agree too.
+        margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
+        # With an encoder, keys alone are not enough: the two stories' vectors must agree too
+        # (asked of the candidates that could be chosen: a thread's match or a translation's original).
         agree = np.ones(len(scores), dtype=np.bool_)
         if vector is not None:
-            agree = index.cosines(found.seqs, vector) >= settings.encoder_agreement
-        margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
+            lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
+            could = (margins >= 0) | (~same_language & (found.shared >= TRANSLATION_KEYS) & (found.cross >= lowest))
+            agree[could] = index.cosines(found.seqs[could], vector) >= settings.encoder_agreement
         margins = np.where(agree, margins, -1.0)
         if not len(margins) or margins.max() < 0:
             thread, similarity = thread_id(uri, version), 0.0

@@ -148,7 +148,9 @@ class VectorStore:
 
     def cosines(self, positions: npt.NDArray[np.int64], vector: Vector) -> npt.NDArray[np.float64]:
         """The cosine of ``vector`` with the row at each of ``positions`` (0 for a row without one)."""
-        dots = self._vectors[positions].astype(np.int64) @ vector.astype(np.int64)
+        # In float32, exactly: a dot product of two int8 vectors and each partial sum are integers
+        # below 2**24, so any order of summing gives the same result.
+        dots = (self._vectors[positions].astype(np.float32) @ vector.astype(np.float32)).astype(np.float64)
         norm = float(np.sqrt(np.dot(vector.astype(np.int64), vector.astype(np.int64))))
         found: npt.NDArray[np.float64] = np.minimum(dots / np.maximum(self._norms[positions] * norm, 1e-9), 1.0)
         return found
