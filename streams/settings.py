@@ -138,7 +138,7 @@ class Settings:
     threads_encoder: str = _setting(
         "none",
         "A multilingual text encoder the thread stage also compares stories with: `none`, or "
-        "`use-multilingual-v3` (the `multilingual` extra; ~15 ms CPU a story in the one-partition thread "
+        "`use-multilingual-v3` (the `multilingual` extra; ~14 ms CPU a story in the one-partition thread "
         'stage; docs/threads.md, "The opt-in encoder").',
     )
     threads_order_wait_seconds: float = _setting(
