@@ -28,8 +28,8 @@ import numpy.typing as npt
 
 DIMENSIONS = 512
 #: What is encoded: the story's text (headlines, then bodies) cut to this many characters. The
-#: encoder's cost grows with the text (15 ms a story at 1,000 characters, 54 ms at 3,000, on this
-#: project's 2-core box); a wire story states its news at its start.
+#: encoder's cost grows with the text (11-15 ms a story at 1,000 characters, 54 ms at 3,000, on
+#: this project's 2-core box); a wire story states its news at its start.
 ENCODED_CHARACTERS = 1000
 #: Stories scored exactly for a query: the live ones sharing the most sign bits with it.
 SHORTLIST = 64
