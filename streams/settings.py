@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from agents.multilingual import ENCODERS
+from agents.multilingual import ENCODERS, missing_package
 from schemas.ninjs import NINJS_VERSIONS
 
 ENV_PREFIX = "WIRESTREAM_"
@@ -270,6 +270,8 @@ class Settings:
         self._check_seconds("threads_window_seconds", 0, above=True)
         if self.threads_encoder not in ENCODERS:
             _fail("threads_encoder", self.threads_encoder, " or ".join(ENCODERS))
+        if (install := missing_package(self.threads_encoder)) is not None:
+            raise SettingsError(f"{env_name('threads_encoder')}={self.threads_encoder} is not installed: {install}")
         self._check_seconds("threads_order_wait_seconds", 0)
         self._check_seconds("stall_seconds", 0, note=" (0: no watchdog)")
         self._check_seconds("shutdown_grace_seconds", 0, above=True)

