@@ -65,7 +65,7 @@ from spacy.tokens import Doc, DocBin
 from spacy.util import registry
 
 HERE = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get("WIRESTREAM_SHARED", HERE.parents[1] / "shared"))
+SHARED = Path(os.environ.get("WIRESTREAM_SHARED") or HERE.parents[1] / "shared")
 TRAIN_DATA = SHARED / "ner-train"
 EVAL_DATA = SHARED / "eval" / "ner"
 LINGUA = SHARED / "eval" / "lingua-testdata" / "language-testdata" / "sentences"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-SEED = Path(os.environ.get("WIRESTREAM_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "seed"
+SEED = Path(os.environ.get("WIRESTREAM_SHARED") or Path(__file__).resolve().parents[2] / "shared") / "seed"
 
 
 def main() -> int:
