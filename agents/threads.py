@@ -538,10 +538,12 @@ def _count_below(found: array[int], seq: int) -> int:
 
 @dataclass(slots=True)
 class Decision:
-    """What :func:`assign` decided for a story."""
+    """What :func:`assign` decided for a story; ``by_vectors`` when the encoder found its thread's
+    match or its original where the keys did not (False for a replay's remembered decision)."""
 
     thread: ThreadTag
     translation_of: TranslationRef | None
+    by_vectors: bool = False
 
 
 def thread_id(uri: str, version: str | None) -> str:
@@ -601,6 +603,7 @@ def _decide(
     sentences = sentence_count(story_text(story))
     translation: TranslationRef | None = None
     similarity = 1.0
+    by_vectors = False
     seen = state.get("u:" + uri)
     if isinstance(seen, dict) and index.live(int(seen["seq"])) and seen.get("m") != identity:
         thread = str(seen["thread"])
@@ -627,10 +630,12 @@ def _decide(
         translation, original_thread = _translation(found, same_language | ~agree, keys, sentences, state, settings)
         if vector is not None:
             near = _Near(*index.nearest(vector, now - settings.window_seconds), number)
-            if similarity == 0.0:
-                thread, similarity = near.thread(index, settings) or (thread, similarity)
+            matched = near.thread(index, settings) if similarity == 0.0 else None
+            if matched is not None:
+                (thread, similarity), by_vectors = matched, True
             if translation is None:
                 translation, original_thread = near.translation(keys, state, settings)
+                by_vectors = by_vectors or translation is not None
         if translation is not None and similarity == 0.0:  # a translation is in its original's thread
             thread, similarity = original_thread, translation.similarity
     seq = index.add(keys, weights, now, language, thread, vector)
@@ -658,7 +663,7 @@ def _decide(
         languages=sorted(summary["languages"]),
         similarity=round(similarity, 4),
     )
-    decision = Decision(tag, translation)
+    decision = Decision(tag, translation, by_vectors)
     state["m:" + identity] = {"at": now, **_decision_record(decision)}
     return decision
 

@@ -32,6 +32,7 @@ class ThreadOutcome:
     story: EnrichedStory
     notice: DuplicateNotice | None
     summary: ThreadSummary | None
+    by_vectors: bool = False  # the opt-in encoder found its thread's match or its original
 
     @property
     def crosses_languages(self) -> bool:

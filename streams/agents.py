@@ -226,7 +226,9 @@ def register_threads(wiring: Wiring) -> None:
             return
         threaded = outcome.story
         thread, translation = threaded.enrichment.thread, threaded.enrichment.dedup.translation_of
-        metrics.threaded(thread.size if thread else 0, outcome.crosses_languages, translation is not None)
+        metrics.threaded(
+            thread.size if thread else 0, outcome.crosses_languages, translation is not None, outcome.by_vectors
+        )
         if outcome.summary is not None:
             await wiring.send(topics.threads, outcome.summary.id, outcome.summary)
         notice = outcome.notice

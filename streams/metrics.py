@@ -134,6 +134,11 @@ class Metrics:
             "wirestream_translations_total", "Stories flagged as translating an earlier story of another language.",
             registry=r,
         )  # fmt: skip
+        self.vector_matches_total = Counter(
+            "wirestream_thread_vector_matches_total",
+            "Stories the opt-in encoder put in a thread, or flagged as a translation, where the keys did not.",
+            registry=r,
+        )  # fmt: skip
         self.threads_held = Gauge(
             "wirestream_threads_held_stories",
             "Stories the thread stage holds for arrival order (until every partition shows a later one, or the wait "
@@ -197,9 +202,11 @@ class Metrics:
         self.dedup_index_bytes.set(nbytes)
         self.dedup_index_stories.set(stories)
 
-    def threaded(self, size: int, cross_language: bool, translation: bool) -> None:
+    def threaded(self, size: int, cross_language: bool, translation: bool, by_vectors: bool) -> None:
         """Count a story's thread assignment."""
         self.thread_size.observe(size)
+        if by_vectors:
+            self.vector_matches_total.inc()
         if cross_language:
             self.cross_language_joins_total.inc()
         if translation:

@@ -144,4 +144,5 @@ class Pipeline:
         threaded = with_thread(story, decision.thread, decision.translation_of)
         notice = translation_notice(threaded) if settings.translations == "duplicate" else None
         summary = thread_summary(state, decision.thread.id)
-        return ThreadOutcome(threaded, notice, None if summary is None else summary_record(summary))
+        summarised = None if summary is None else summary_record(summary)
+        return ThreadOutcome(threaded, notice, summarised, decision.by_vectors)

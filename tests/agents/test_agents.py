@@ -167,6 +167,7 @@ async def test_threads_agent_threads_a_translation_with_its_original(
     assert metric("wirestream_thread_size_stories_count") == 2 and metric("wirestream_thread_size_stories_sum") == 3
     assert metric("wirestream_thread_cross_language_joins_total") == 1
     assert metric("wirestream_translations_total") == 1
+    assert metric("wirestream_thread_vector_matches_total") == 0  # the keys found it; no encoder is set
     assert metric("wirestream_threads_held_stories") == 0
     if translations == "pass":
         assert french.enrichment.thread.id == english.enrichment.thread.id

@@ -173,6 +173,7 @@ def test_with_an_encoder_a_translation_sharing_no_key_joins_its_original_and_is_
     assert german.thread.id == first.thread.id and german.thread.languages == ["de", "en"]
     assert german.translation_of is not None and german.translation_of.uri == "urn:en:1"
     assert german.translation_of.similarity == german.thread.similarity > 0.9
+    assert german.by_vectors and not first.by_vectors and not other.by_vectors
     # Within one language, a cosine of about 0.45 stays below the threshold: its own thread.
     assert unrelated.thread.id not in (first.thread.id, other.thread.id) and unrelated.translation_of is None
     assert "e" in state["j:0"]
@@ -251,7 +252,7 @@ def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> N
     state: dict[str, Any] = {}
     english, _, german, _ = [pipeline.thread(one, state, index) for one in _stories()]
     assert german.story.enrichment.thread.id == english.story.enrichment.thread.id
-    assert german.crosses_languages
+    assert german.crosses_languages and german.by_vectors and not english.by_vectors
     translation = german.story.enrichment.dedup.translation_of
     assert translation is not None and translation.uri == "urn:en:1" and 0.75 <= translation.similarity <= 1.0
     assert b'"e"' not in encode(german.story)  # the vector stays in the stage's state
