@@ -133,6 +133,11 @@ class ThreadSettings:
     encoder_translation: float = ENCODER_TRANSLATION_THRESHOLD
     encoder_agreement: float = ENCODER_AGREEMENT_THRESHOLD
 
+    @property
+    def lowest_translation(self) -> float:
+        """The similarity below which no rule of :func:`translation_evidence` can accept."""
+        return min(self.translation, self.structured_translation, self.unnumbered_translation)
+
 
 # --------------------------------------------------------------------------- evidence
 
@@ -409,18 +414,19 @@ class ThreadIndex:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint16]]:
         """The live stories at or after ``not_before`` whose vectors are nearest ``vector``
         (:meth:`VectorStore.nearest`): their seqs (ascending), cosines and languages."""
-        if self.vectors is None:
-            raise ValueError("this index keeps no vectors: build it with vectors=VectorStore()")
-        positions, cosines = self.vectors.nearest(vector, self._head)
+        positions, cosines = self._vectors().nearest(vector, self._head)
         keep = np.frombuffer(self.times, dtype=np.float64)[positions] >= not_before
         languages = np.frombuffer(self.languages, dtype=np.uint16)[positions]
         return (positions - self._head + self.first)[keep], cosines[keep], languages[keep]
 
     def cosines(self, seqs: npt.NDArray[np.int64], vector: Vector) -> npt.NDArray[np.float64]:
         """The cosine of ``vector`` with the vector of each live story of ``seqs``."""
+        return self._vectors().cosines(seqs - self.first + self._head, vector)
+
+    def _vectors(self) -> VectorStore:
         if self.vectors is None:
             raise ValueError("this index keeps no vectors: build it with vectors=VectorStore()")
-        return self.vectors.cosines(seqs - self.first + self._head, vector)
+        return self.vectors
 
     def language_number(self, code: str) -> int | None:
         return self._language_numbers.get(code)
@@ -610,7 +616,7 @@ def _decide(
     else:
         found = index.candidates(keys, weights, now - settings.window_seconds)
         number = index.language_number(language)
-        same_language = found.languages == (-1 if number is None else number)
+        same_language = _of_language(found.languages, number)
         across = np.where(found.shared >= settings.cross_language_keys, found.cross, 0.0)
         scores = np.where(same_language, found.same, across)
         margins = scores - np.where(same_language, settings.same_language, settings.cross_language)
@@ -618,8 +624,9 @@ def _decide(
         # (asked of the candidates that could be chosen: a thread's match or a translation's original).
         agree = np.ones(len(scores), dtype=np.bool_)
         if vector is not None:
-            lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
-            could = (margins >= 0) | (~same_language & (found.shared >= TRANSLATION_KEYS) & (found.cross >= lowest))
+            could = (margins >= 0) | (
+                ~same_language & (found.shared >= TRANSLATION_KEYS) & (found.cross >= settings.lowest_translation)
+            )
             agree[could] = index.cosines(found.seqs[could], vector) >= settings.encoder_agreement
         margins = np.where(agree, margins, -1.0)
         if not len(margins) or margins.max() < 0:
@@ -681,10 +688,9 @@ def _translation(
     vectors disagree), that :func:`translation_evidence` accepts."""
     similarity = np.where(ruled_out | (found.shared < TRANSLATION_KEYS), -1.0, found.cross)
     ranked = np.argsort(-similarity, kind="stable")[:TRANSLATION_CANDIDATES]
-    lowest = min(settings.translation, settings.structured_translation, settings.unnumbered_translation)
     for position in ranked.tolist():
         score = float(similarity[position])
-        if score < lowest:
+        if score < settings.lowest_translation:
             break
         original = state.get(f"j:{int(found.seqs[position])}")
         if not isinstance(original, dict):
@@ -698,6 +704,12 @@ def _translation(
     return None, ""
 
 
+def _of_language(languages: npt.NDArray[np.uint16], number: int | None) -> npt.NDArray[np.bool_]:
+    """Which of ``languages`` is language ``number`` (none when the index has not seen it)."""
+    same: npt.NDArray[np.bool_] = languages == (-1 if number is None else number)
+    return same
+
+
 @dataclass(slots=True)
 class _Near:
     """The stories nearest a story's vector (:meth:`ThreadIndex.nearest`), for :func:`_decide`."""
@@ -708,8 +720,7 @@ class _Near:
     language: int | None  # the story's language number in the index, None when no live story has it
 
     def _same_language(self) -> npt.NDArray[np.bool_]:
-        same: npt.NDArray[np.bool_] = self.languages == (-1 if self.language is None else self.language)
-        return same
+        return _of_language(self.languages, self.language)
 
     def thread(self, index: ThreadIndex, settings: ThreadSettings) -> tuple[str, float] | None:
         """The thread of the nearest story past its language's threshold, by margin (the earliest
