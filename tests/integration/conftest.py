@@ -76,6 +76,12 @@ def isolated_settings(broker: str, **overrides: Any) -> Settings:
     )
 
 
+def without_slow_models(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with the models that take most of a worker's 30-odd seconds to start left unloaded
+    (the short-text language model, entity tagging): for tests about Kafka, not the models."""
+    return settings.with_overrides(language_short_text_model="off", entities_enabled=False, **changes)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a worker these settings."""
     return {**os.environ, **settings.environ()}

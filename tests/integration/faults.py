@@ -32,7 +32,7 @@ from streams.client import consume, story_key, topic_partitions
 from streams.kafka_local import LocalKafka, LocalKafkaCluster
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import REPO, WorkerProcess, isolated_settings
+from tests.integration.conftest import REPO, WorkerProcess, isolated_settings, without_slow_models
 
 Story = Callable[[int], bytes]
 SEND_TIMEOUT_SECONDS = 15.0
@@ -354,8 +354,8 @@ def kill_leader(cluster: LocalKafkaCluster, topic: str, down_seconds: float) -> 
 
 
 def fault_settings(bootstrap: str) -> Settings:
-    """An isolated pipeline on ``bootstrap``, entity stage off (these tests are about Kafka)."""
-    return isolated_settings(bootstrap, entities_enabled=False, language_short_text_model="off")
+    """An isolated pipeline on ``bootstrap`` without the slow models (these tests are about Kafka)."""
+    return without_slow_models(isolated_settings(bootstrap))
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from schemas.records import DuplicateNotice, KafkaSource, StoryInFlight
 from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import REPO, WorkerProcess
+from tests.integration.conftest import REPO, WorkerProcess, without_slow_models
 from tests.shared_folder import shared_dir
 
 pytestmark = pytest.mark.integration
@@ -178,7 +178,7 @@ def run_pipeline(settings: Settings, count: int, tmp_path: Path, name: str) -> d
 
 
 def test_two_workers_on_eight_partitions_decide_as_one(settings: Settings, tmp_path: Path) -> None:
-    base = settings.with_overrides(partitions=8, entities_enabled=False)
+    base = without_slow_models(settings, partitions=8)
     alone = run_pipeline(isolated(base), 1, tmp_path, "alone")
     shared = run_pipeline(isolated(base, web_port=settings.web_port + 10), 2, tmp_path, "shared")
     assert len(alone) == len(stories())
@@ -214,7 +214,7 @@ def reference() -> dict[int, tuple[Any, ...]]:
 
 def test_sigkill_mid_stream_then_restart_decides_as_uninterrupted(settings: Settings, tmp_path: Path) -> None:
     """On RocksDB (rocksdict): kill -9 while stories flow, restart on the same data dir."""
-    settings = isolated(settings.with_overrides(partitions=8, entities_enabled=False, store="rocksdb://"))
+    settings = isolated(without_slow_models(settings, partitions=8, store="rocksdb://"))
     asyncio.run(ensure_topics(settings))
     payloads = stories()
     expected = reference()

@@ -17,7 +17,7 @@ import pytest
 from streams.client import consume, produce, read_messages
 from streams.settings import Settings
 from streams.topics import ensure_topics
-from tests.integration.conftest import WorkerProcess, distinct_words, free_port
+from tests.integration.conftest import WorkerProcess, distinct_words, free_port, without_slow_models
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +35,7 @@ def story(i: int) -> bytes:
 
 
 def test_sigterm_restart_loses_and_doubles_nothing(settings: Settings, start_worker: Any) -> None:
+    settings = without_slow_models(settings)
     asyncio.run(ensure_topics(settings))
     total = 80
     first = start_worker(settings, "before-sigterm")
@@ -71,7 +72,7 @@ def test_a_worker_that_handles_again_what_was_sent_sends_none_of_it_again(
     """What a SIGKILL leaves behind, made certain: every output in the log and no input committed.
     A worker of another group (no committed offsets, empty tables) handles every message again at
     every hop; the records read back from the log when it got its partitions stop each repeat."""
-    settings = settings.with_overrides(entities_enabled=False, language_short_text_model="off")
+    settings = without_slow_models(settings)
     asyncio.run(ensure_topics(settings))
     total = 12
     asyncio.run(produce(settings.bootstrap_servers, settings.topic_raw, [story(i) for i in range(total)]))
@@ -99,6 +100,7 @@ def test_a_worker_that_handles_again_what_was_sent_sends_none_of_it_again(
 
 
 def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> None:
+    settings = without_slow_models(settings)
     asyncio.run(ensure_topics(settings))
     worker = start_worker(settings)
     status, body = worker.get("/healthz")
@@ -130,9 +132,7 @@ def test_health_and_readiness_views(settings: Settings, start_worker: Any) -> No
 def test_a_member_with_no_partition_is_ready(settings: Settings, tmp_path: Any) -> None:
     """One partition per topic and three workers: the third has nothing (the second holds the table's
     standby), yet it is a healthy member of the group, and a rolling deployment waits on its /readyz."""
-    settings = settings.with_overrides(
-        partitions=1, output_partitions=1, entities_enabled=False, language_short_text_model="off"
-    )
+    settings = without_slow_models(settings, partitions=1, output_partitions=1)
     asyncio.run(ensure_topics(settings))
     workers = [
         WorkerProcess(settings.with_overrides(web_port=free_port()), tmp_path / f"worker-{i}.log") for i in range(3)

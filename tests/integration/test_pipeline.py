@@ -20,7 +20,7 @@ from streams.offline import enrich_files, read_inputs
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.bench_scripts import load_bench_script
-from tests.integration.conftest import REPO, distinct_words
+from tests.integration.conftest import REPO, distinct_words, free_port, without_slow_models
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def test_samples_end_to_end(settings: Settings, start_worker: Any) -> None:
 
 def test_bad_input_goes_to_dead_letter_and_worker_goes_on(settings: Settings, start_worker: Any) -> None:
     """Each kind of bad input becomes one dead letter with its reason and its bytes intact."""
-    settings = settings.with_overrides(max_payload_bytes=4096)
+    settings = without_slow_models(settings, max_payload_bytes=4096)
     run(ensure_topics(settings))
     worker = start_worker(settings)
     good = orjson.dumps(
@@ -260,10 +260,9 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
 
 def test_two_workers_share_partitions(settings: Settings, start_worker: Any) -> None:
     """Two workers in one group split the partitions; every story comes out exactly once."""
+    settings = without_slow_models(settings)
     run(ensure_topics(settings))
-    import dataclasses
-
-    second = dataclasses.replace(settings, web_port=settings.web_port + 1)
+    second = settings.with_overrides(web_port=free_port())
     workers = [start_worker(settings, "worker-1"), start_worker(second, "worker-2")]
     stories = [
         orjson.dumps(

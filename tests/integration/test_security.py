@@ -28,7 +28,15 @@ from streams.kafka_local import LocalKafka, SecureListener
 from streams.settings import Secret, Settings
 from streams.topics import ensure_topics
 from tests.certificates import Certificates, make_certificates
-from tests.integration.conftest import REPO, WorkerProcess, distinct_words, free_port, isolated_settings, settings_env
+from tests.integration.conftest import (
+    REPO,
+    WorkerProcess,
+    distinct_words,
+    free_port,
+    isolated_settings,
+    settings_env,
+    without_slow_models,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -90,9 +98,7 @@ class SecuredKafka:
 def quick_settings(port: int, **changes: Any) -> Settings:
     """An isolated pipeline on a local port whose worker starts fast: these tests are about reaching
     Kafka, so the slow models (short-text language model, entity tagging) stay unloaded."""
-    return isolated_settings(f"kafka://127.0.0.1:{port}").with_overrides(
-        language_short_text_model="off", entities_enabled=False, **changes
-    )
+    return without_slow_models(isolated_settings(f"kafka://127.0.0.1:{port}"), **changes)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 from streams.client import consume, produce
 from streams.settings import Settings
 from streams.topics import ensure_topics
+from tests.integration.conftest import without_slow_models
 from tests.integration.stall_worker import STALL_MARKER
 from tests.integration.test_lifecycle import story
 
@@ -23,9 +24,7 @@ STALL_SECONDS = 4.0
 
 
 def test_a_blocked_agent_is_a_stall_on_metrics_and_healthz(settings: Settings, start_worker: Any) -> None:
-    settings = settings.with_overrides(
-        stall_seconds=STALL_SECONDS, entities_enabled=False, language_short_text_model="off"
-    )
+    settings = without_slow_models(settings, stall_seconds=STALL_SECONDS)
     asyncio.run(ensure_topics(settings))
     worker = start_worker(settings, "stall", command=("-m", "tests.integration.stall_worker"))
     bootstrap, raw = settings.bootstrap_servers, settings.topic_raw
