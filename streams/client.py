@@ -104,22 +104,28 @@ async def read_messages(
     timeout: float = 30.0,
     idle: float | None = None,
     isolation_level: str = "read_uncommitted",
+    to_end: bool = False,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Read the given topics from the beginning (no consumer group) and return the messages.
 
-    Stops when ``expected`` messages were read, after ``idle`` seconds with nothing new, or at
-    ``timeout``. ``read_committed`` skips records of aborted (or still open) transactions.
+    Stops when ``expected`` messages were read, after ``idle`` seconds with nothing new, once every
+    partition is read up to the end it had when the read began (``to_end``: for topics nothing is
+    writing to any more), or at ``timeout``. ``read_committed`` skips records of aborted (or still
+    open) transactions.
     """
     consumer, partitions = await group_free_reader(kafka, topics, isolation_level)
     messages: list[ConsumerRecord[bytes, bytes]] = []
     try:
         await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions) if to_end else {}
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
         while time.monotonic() < deadline:
             if expected is not None and len(messages) >= expected:
                 break
             if idle is not None and time.monotonic() - last_new > idle:
+                break
+            if to_end and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
                 break
             batches = await consumer.getmany(timeout_ms=200)
             for batch in batches.values():
@@ -137,11 +143,9 @@ async def consume(
     expected: int | None = None,
     timeout: float = 30.0,
     idle: float | None = None,
+    to_end: bool = False,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Read the given topics from the beginning (no consumer group) and return ``(topic, record)``.
-
-    Stops when ``expected`` records were read, after ``idle`` seconds with nothing new, or at
-    ``timeout``.
-    """
-    messages = await read_messages(kafka, topics, expected, timeout, idle)
+    """Read the given topics from the beginning (no consumer group) and return ``(topic, record)``;
+    when to stop: :func:`read_messages`."""
+    messages = await read_messages(kafka, topics, expected, timeout, idle, to_end=to_end)
     return [(message.topic, decode(message.value or b"null")) for message in messages]

@@ -259,13 +259,14 @@ def account(settings: Settings, uris: list[str], timeout: float = 60.0, reads: i
 
 def _account_once(settings: Settings, uris: list[str], timeout: float) -> Accounting:
     bootstrap = settings.bootstrap_servers
-    raw = asyncio.run(consume(bootstrap, [settings.topic_raw], timeout=timeout, idle=5))
+    raw = asyncio.run(consume(bootstrap, [settings.topic_raw], timeout=timeout, to_end=True))
     raw_count = Counter(str(record.get("uri")) for _, record in raw)
     outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
     # Read to the end (no ``expected`` count): the topics also hold the outputs of the scenarios run
     # before this one on the same worker, and a read that stopped at as many records as this scenario
-    # owes could stop before this scenario's records of some partitions.
-    records = asyncio.run(consume(bootstrap, outputs, timeout=timeout, idle=10))
+    # owes could stop before this scenario's records of some partitions. The caller waited until the
+    # outputs were all written, so the ends as they stand now are the ends.
+    records = asyncio.run(consume(bootstrap, outputs, timeout=timeout, to_end=True))
     wanted = set(uris)
     ours = [(topic, uri) for topic, record in records if (uri := _uri(topic, settings, record)) in wanted]
     by_topic = Counter(topic for topic, _ in ours)

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.client import produce, read_messages
 from streams.kafka_local import LocalKafka, kafka_version, port_open
 
 pytestmark = [
@@ -128,6 +129,25 @@ async def test_compacted_topic_config(kafka: LocalKafka) -> None:
         assert entries["cleanup.policy"] == "compact"
     finally:
         await admin.close()
+
+
+@pytest.mark.asyncio
+async def test_a_read_to_the_end_stops_at_the_end_without_waiting(kafka: LocalKafka) -> None:
+    """``read_messages(to_end=True)`` returns every message on every partition, empty ones included,
+    as soon as it has read up to the ends: no idle wait, far from the timeout."""
+    topic = "wirestream-it-to-end"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+    await produce(kafka.bootstrap, topic, [f'{{"uri": "urn:to-end:{i}"}}'.encode() for i in range(7)], partition=1)
+    await produce(kafka.bootstrap, topic, [b'{"uri": "urn:to-end:last"}'], partition=2)
+    started = time.monotonic()
+    messages = await read_messages(kafka.bootstrap, [topic], timeout=60, to_end=True)
+    assert time.monotonic() - started < 20
+    assert sorted((m.partition, m.offset) for m in messages) == [(1, i) for i in range(7)] + [(2, 0)]
 
 
 def test_start_is_idempotent(kafka: LocalKafka) -> None:
