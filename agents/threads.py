@@ -565,13 +565,16 @@ def assign(
     index: ThreadIndex,
     keys: Sequence[int] | None = None,
     encoder: Encoder | None = None,
+    vector: Vector | None = None,
 ) -> Decision:
     """Put ``story`` in a thread (an earlier one it matches, else a new one) and say whether it
     is a translation of an earlier story; remember both. ``index`` must mirror ``state``; ``keys``
     defaults to :func:`story_evidence`. With an ``encoder`` (the index then keeps vectors), the
-    story's vector also finds the thread and the original its keys did not. Time is the story's
-    arrival time, so a replay decides as the first pass did, and gets the very decision recorded
-    then (without encoding the story again)."""
+    story's vector also finds the thread and the original its keys did not; ``vector``, when
+    given, is that vector computed earlier (``encoder(story_text(story))``) and saves encoding
+    it here; without an encoder it is not used. Time is the story's arrival time, so a replay
+    decides as the first pass did, and gets the very decision recorded then (without encoding the
+    story again)."""
     identity = _identity(story)
     now = story.enrichment.received_at
     stored = state.get("m:" + identity)
@@ -581,7 +584,10 @@ def assign(
         keys = story_evidence(story, settings.words)
     if encoder is not None and index.vectors is None:
         raise ValueError("an encoder needs an index that keeps vectors: ThreadIndex(vectors=VectorStore())")
-    vector = None if encoder is None else encoder(story_text(story))
+    if encoder is None:
+        vector = None
+    elif vector is None:
+        vector = encoder(story_text(story))
     decision = _decide(story, state, settings, index, keys, vector, now, identity)
     _expire(state, index, now - settings.window_seconds)
     return decision

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agents.failures.dead_letter import dead_letter
+from agents.multilingual import Vector, from_bytes
 from agents.ordering import OrderBuffer, arrival_order
 from agents.threads import ThreadIndex
 from schemas.codec import decode
@@ -136,24 +137,33 @@ def register_entities(wiring: Wiring) -> None:
         stories = await _or_dead_letter(wiring, "entities", payload, source, lambda: [_decode_story(payload)])
         if stories is None:
             return
-        # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
-        # fetching, sending and running the other agents meanwhile. Without a model there is nothing
-        # worth the hand-off (~0.1 ms).
+        # Tagging runs in a thread: spaCy and numpy release the GIL for most of their work, so the event
+        # loop keeps fetching, sending and running the other agents meanwhile. Without a model there is
+        # nothing worth the hand-off (~0.1 ms).
         heavy = pipeline.runs_a_model(stories[0])
-        outcomes = await asyncio.to_thread(pipeline.enrich, stories) if heavy else pipeline.enrich(stories)
-        for outcome in outcomes:
+        tagged = await asyncio.to_thread(tag, stories) if heavy else tag(stories)
+        for outcome, vector in tagged:
             if isinstance(outcome, DeadLetter):
                 await wiring.send_dead_letter(outcome)
                 continue
             metrics.observe_stages(outcome.enrichment.timings, ("entities",))
             metrics.entities(outcome.enrichment.entities)
+            headers = {LANE_HEADER: str(source.partition).encode()}
+            if vector is not None:
+                headers[VECTOR_HEADER] = vector.tobytes()
             await wiring.send(
                 topics.tagged,
                 outcome.item["uri"],
                 outcome,
                 idempotency_key=outcome.enrichment.idempotency_key,
-                headers={LANE_HEADER: str(source.partition).encode()},
+                headers=headers,
             )
+
+    def tag(stories: list[StoryInFlight]) -> list[tuple[EnrichedStory | DeadLetter, Vector | None]]:
+        return [
+            (outcome, None if isinstance(outcome, DeadLetter) else pipeline.vector(outcome))
+            for outcome in pipeline.enrich(stories)
+        ]
 
     wiring.declare_hop(topics.unique, [topics.tagged])
 
@@ -171,6 +181,9 @@ def open_threads(index: ThreadIndex) -> int:
 #: The header of a ``stories.tagged`` record that names its lane: the ``stories.unique`` partition
 #: whose entity agent sent it.
 LANE_HEADER = "wirestream-lane"
+#: The header of a ``stories.tagged`` record that carries the story's thread-stage vector (its 512
+#: bytes) when an encoder is set: encoded where the story was tagged, not on the one thread stage.
+VECTOR_HEADER = "wirestream-vector"
 #: How often the thread stage looks for held stories whose silent lanes waited long enough.
 RELEASE_INTERVAL_SECONDS = 0.05
 
@@ -218,9 +231,10 @@ def register_threads(wiring: Wiring) -> None:
 
     async def decide(event: EventT[bytes], story: EnrichedStory) -> None:
         payload, source = wiring.payload_and_source(event)
+        vector = from_bytes(dict(event.headers or {}).get(VECTOR_HEADER))  # None: the stage encodes it
         with in_event(event):
             outcome = await _or_dead_letter(
-                wiring, "threads", payload, source, lambda: pipeline.thread(story, table, index)
+                wiring, "threads", payload, source, lambda: pipeline.thread(story, table, index, vector)
             )
         if outcome is None:
             return

@@ -100,7 +100,8 @@ class OfflineRun:
             if isinstance(tagged, DeadLetter):
                 self._write(tagged)
                 continue
-            outcome = self.pipeline.thread(tagged, self.thread_state, self.thread_index)
+            vector = self.pipeline.vector(tagged)
+            outcome = self.pipeline.thread(tagged, self.thread_state, self.thread_index, vector)
             self._write(outcome.story if outcome.notice is None else outcome.notice)
             if outcome.summary is not None:
                 self.threads[outcome.summary.id] = outcome.summary

@@ -18,10 +18,10 @@ from typing import Any
 from agents.clean import prepare
 from agents.dedup import NearDedup, deduplicate
 from agents.entities import enrich_or_dead_letter
-from agents.multilingual import Encoder, VectorStore, load_encoder
+from agents.multilingual import Encoder, Vector, VectorStore, load_encoder
 from agents.ner.heap import freeze_startup_objects
 from agents.ner.models import model_key
-from agents.threads import Decision, ThreadIndex, ThreadSettings, assign, thread_summary
+from agents.threads import Decision, ThreadIndex, ThreadSettings, assign, story_text, thread_summary
 from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, Source, StoryInFlight
 from schemas.threads import ThreadOutcome, summary_record, translation_notice, with_thread
 from streams.settings import Settings
@@ -35,9 +35,10 @@ PrepareStage = Callable[[bytes, str | None, Source, float, int, int], list[Story
 DedupStage = Callable[[StoryInFlight, State, float, NearDedup | None], StoryInFlight | DuplicateNotice]
 #: ``enrich(stories, pipeline_version, entities_enabled, max_chars, ninjs_version)``
 EnrichStage = Callable[[Sequence[StoryInFlight], str, bool, int, str], list[EnrichedStory | DeadLetter]]
-#: ``assign(story, state, settings, index, keys, encoder)``
+#: ``assign(story, state, settings, index, keys, encoder, vector)``
 ThreadStage = Callable[
-    [EnrichedStory, State, ThreadSettings, ThreadIndex, Sequence[int] | None, Encoder | None], Decision
+    [EnrichedStory, State, ThreadSettings, ThreadIndex, Sequence[int] | None, Encoder | None, Vector | None],
+    Decision,
 ]
 
 
@@ -120,18 +121,29 @@ class Pipeline:
         )
 
     def runs_a_model(self, story: StoryInFlight) -> bool:
-        """Whether :meth:`enrich` runs an NER model on ``story`` (worth a thread of its own)."""
-        return self.settings.entities_enabled and model_key(story.language.code) is not None
+        """Whether :meth:`enrich` runs an NER model on ``story``, or :meth:`vector` an encoder on it
+        (either is worth a thread of its own)."""
+        encodes = self.settings.threads_encoder != "none"
+        return encodes or (self.settings.entities_enabled and model_key(story.language.code) is not None)
+
+    def vector(self, story: EnrichedStory) -> Vector | None:
+        """The thread stage's vector of a tagged story (None without an encoder), for :meth:`thread`.
+        Computed beside the entities, a partition each, instead of on the thread stage's one."""
+        encoder = load_encoder(self.settings.threads_encoder)
+        return None if encoder is None else encoder(story_text(story))
 
     def thread_index(self) -> ThreadIndex:
         """A new, empty in-memory thread index for :meth:`thread` (rebuilt from the state's journal),
         keeping the stories' vectors when an encoder is set."""
         return ThreadIndex(vectors=None if self.settings.threads_encoder == "none" else VectorStore())
 
-    def thread(self, story: EnrichedStory, state: State, index: ThreadIndex) -> ThreadOutcome:
+    def thread(
+        self, story: EnrichedStory, state: State, index: ThreadIndex, vector: Vector | None = None
+    ) -> ThreadOutcome:
         """Stage 4: put a tagged story in its thread and flag it when it translates an earlier one;
-        ``state`` remembers it. Stories must come in arrival order (``agents.ordering``). With
-        ``WIRESTREAM_TRANSLATIONS=duplicate`` a translation comes back as its notice."""
+        ``state`` remembers it. Stories must come in arrival order (``agents.ordering``). ``vector``
+        is the story's :meth:`vector`, when computed already. With ``WIRESTREAM_TRANSLATIONS=duplicate``
+        a translation comes back as its notice."""
         settings = self.settings
         decision = self.stages.assign(
             story,
@@ -140,6 +152,7 @@ class Pipeline:
             index,
             None,
             load_encoder(settings.threads_encoder),
+            vector,
         )
         threaded = with_thread(story, decision.thread, decision.translation_of)
         notice = translation_notice(threaded) if settings.translations == "duplicate" else None

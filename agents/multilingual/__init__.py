@@ -96,7 +96,14 @@ def from_text(text: str) -> Vector | None:
         raw = base64.b64decode(text, validate=True)
     except (ValueError, TypeError):
         return None
-    return np.frombuffer(raw, dtype=np.int8).copy() if len(raw) == DIMENSIONS else None
+    return from_bytes(raw)
+
+
+def from_bytes(raw: bytes | None) -> Vector | None:
+    """A vector back from its bytes (``vector.tobytes()``); None when ``raw`` is not one."""
+    if raw is None or len(raw) != DIMENSIONS:
+        return None
+    return np.frombuffer(raw, dtype=np.int8).copy()
 
 
 def _signs(vector: Vector) -> npt.NDArray[np.uint64]:
@@ -195,6 +202,7 @@ __all__ = [
     "Encoder",
     "Vector",
     "VectorStore",
+    "from_bytes",
     "from_text",
     "load_encoder",
     "missing_package",

