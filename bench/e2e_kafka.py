@@ -107,6 +107,7 @@ class Result:
     rss_end_mb: list[float] = field(default_factory=list)
     startup_seconds: float = 0.0
     threads_late: int | None = None  # stories the thread stage decided after a later one (all workers)
+    thread_stage_ms: float | None = None  # the thread stage's mean time a story (its one partition's cost)
     note: str = ""
     profile: dict[str, Any] = field(default_factory=dict)
 
@@ -143,15 +144,19 @@ def _ready(port: int) -> bool:
         return False
 
 
-def _threads_late(port: int) -> int | None:
-    """The worker's ``wirestream_threads_late_total``, or None when its metrics can't be read."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            text = response.read().decode()
-    except OSError:
-        return None
-    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith("wirestream_threads_late_total")]
-    return int(sum(values)) if values else None
+def _metric_sums(ports: list[int], names: list[str]) -> list[float] | None:
+    """Each metric of ``names`` (a sample's name and labels as exported, up to the value) summed over
+    the workers on ``ports`` (0 where a worker has none); None when a worker's metrics can't be read."""
+    sums = [0.0] * len(names)
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                lines = response.read().decode().splitlines()
+        except OSError:
+            return None
+        for i, name in enumerate(names):
+            sums[i] += sum(float(line.split()[-1]) for line in lines if line.rsplit(" ", 1)[0] == name)
+    return sums
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -325,8 +330,13 @@ class Bench:
                 cpu = sum(_proc_cpu(w.proc.pid) - w.cpu_start for w in workers)
                 result.cpu_ms_per_story = round(1000 * cpu / max(1, len(payloads)), 2)
                 if mode == "pipeline":
-                    late = [_threads_late(w.web_port) for w in workers]
-                    result.threads_late = None if None in late else sum(v for v in late if v is not None)
+                    ports = [w.web_port for w in workers]
+                    late = _metric_sums(ports, ["wirestream_threads_late_total"])
+                    result.threads_late = None if late is None else int(late[0])
+                    stage = 'wirestream_stage_duration_seconds_{}{{stage="threads"}}'
+                    spent = _metric_sums(ports, [stage.format("sum"), stage.format("count")])
+                    if spent is not None and spent[1]:
+                        result.thread_stage_ms = round(1000 * spent[0] / spent[1], 2)
                 for w in workers:
                     w.rss_end_mb, w.hwm_mb = _proc_mem(w.proc.pid)
                 result.rss_ready_mb = [round(w.rss_ready_mb, 1) for w in workers]
@@ -346,6 +356,7 @@ class Bench:
             f"{result.stories_per_s:.1f} stories/s, p50/p95/p99 {lat.get('p50', 0):.0f}/{lat.get('p95', 0):.0f}/"
             f"{lat.get('p99', 0):.0f} ms, worker CPU {result.cpu_ms_per_story} ms/story, RSS {result.rss_end_mb} MB"
             + ("" if result.threads_late is None else f", {result.threads_late} decided late by the thread stage")
+            + ("" if result.thread_stage_ms is None else f", thread stage {result.thread_stage_ms} ms a story")
         )
         return result
 

@@ -137,9 +137,10 @@ def register_entities(wiring: Wiring) -> None:
         stories = await _or_dead_letter(wiring, "entities", payload, source, lambda: [_decode_story(payload)])
         if stories is None:
             return
-        # Tagging runs in a thread: spaCy and numpy release the GIL for most of their work, so the event
-        # loop keeps fetching, sending and running the other agents meanwhile. Without a model there is
-        # nothing worth the hand-off (~0.1 ms).
+        # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
+        # fetching, sending and running the other agents meanwhile. Without a model there is nothing
+        # worth the hand-off (~0.1 ms); nor for the encoder alone, which holds the GIL for most of its
+        # small numpy steps (in a thread it cost 6 ms a story more, docs/threads.md).
         heavy = pipeline.runs_a_model(stories[0])
         tagged = await asyncio.to_thread(tag, stories) if heavy else tag(stories)
         for outcome, vector in tagged:
@@ -160,10 +161,14 @@ def register_entities(wiring: Wiring) -> None:
             )
 
     def tag(stories: list[StoryInFlight]) -> list[tuple[EnrichedStory | DeadLetter, Vector | None]]:
-        return [
-            (outcome, None if isinstance(outcome, DeadLetter) else pipeline.vector(outcome))
-            for outcome in pipeline.enrich(stories)
-        ]
+        tagged: list[tuple[EnrichedStory | DeadLetter, Vector | None]] = []
+        for outcome in pipeline.enrich(stories):
+            started = time.perf_counter()
+            vector = None if isinstance(outcome, DeadLetter) else pipeline.vector(outcome)
+            if vector is not None:
+                metrics.observe_stage("encoder", time.perf_counter() - started)
+            tagged.append((outcome, vector))
+        return tagged
 
     wiring.declare_hop(topics.unique, [topics.tagged])
 
@@ -232,12 +237,14 @@ def register_threads(wiring: Wiring) -> None:
     async def decide(event: EventT[bytes], story: EnrichedStory) -> None:
         payload, source = wiring.payload_and_source(event)
         vector = from_bytes(dict(event.headers or {}).get(VECTOR_HEADER))  # None: the stage encodes it
+        started = time.perf_counter()
         with in_event(event):
             outcome = await _or_dead_letter(
                 wiring, "threads", payload, source, lambda: pipeline.thread(story, table, index, vector)
             )
         if outcome is None:
             return
+        metrics.observe_stage("threads", time.perf_counter() - started)
         threaded = outcome.story
         thread, translation = threaded.enrichment.thread, threaded.enrichment.dedup.translation_of
         metrics.threaded(

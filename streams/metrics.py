@@ -193,7 +193,10 @@ class Metrics:
     def observe_stages(self, timings: dict[str, float], stages: Iterable[str]) -> None:
         for stage in stages:
             if stage in timings:
-                self._per_story(self.stage_seconds, stage).observe(timings[stage])
+                self.observe_stage(stage, timings[stage])
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        self._per_story(self.stage_seconds, stage).observe(seconds)
 
     def duplicate(self, kind: str) -> None:
         self._per_story(self.duplicates_total, kind).inc()

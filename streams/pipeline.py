@@ -121,10 +121,8 @@ class Pipeline:
         )
 
     def runs_a_model(self, story: StoryInFlight) -> bool:
-        """Whether :meth:`enrich` runs an NER model on ``story``, or :meth:`vector` an encoder on it
-        (either is worth a thread of its own)."""
-        encodes = self.settings.threads_encoder != "none"
-        return encodes or (self.settings.entities_enabled and model_key(story.language.code) is not None)
+        """Whether :meth:`enrich` runs an NER model on ``story`` (worth a thread of its own)."""
+        return self.settings.entities_enabled and model_key(story.language.code) is not None
 
     def vector(self, story: EnrichedStory) -> Vector | None:
         """The thread stage's vector of a tagged story (None without an encoder), for :meth:`thread`.

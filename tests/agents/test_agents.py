@@ -282,3 +282,6 @@ async def test_with_an_encoder_the_entity_hop_encodes_and_the_thread_stage_uses_
     assert [topic for topic, *_ in sent] == [w.settings.topic_threads, w.settings.topic_enriched]
     [journal] = [value for key, value in w.threads_table.items() if key.startswith("j:")]
     assert journal["e"] == to_text(given)
+    metric = w.metrics.registry.get_sample_value
+    for stage in ("encoder", "threads"):  # the one partition's cost, and what the entity hop took off it
+        assert metric("wirestream_stage_duration_seconds_count", {"stage": stage}) == 1, stage

@@ -15,7 +15,9 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.client import consume, produce
+from agents.multilingual import DIMENSIONS
+from streams.agents import VECTOR_HEADER
+from streams.client import consume, produce, read_messages
 from streams.offline import enrich_files, read_inputs
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -251,6 +253,16 @@ def test_kafka_and_offline_paths_agree(settings: Settings, start_worker: Any, tm
     offline_summaries = (tmp_path / "offline" / "threads.jsonl").read_bytes().splitlines()
     assert last == {r["id"]: _summary(r) for r in map(orjson.loads, offline_summaries)}
     assert set(last) == set(threads.values())
+
+    # With the encoder, each story was encoded in the entity hop and its vector carried to the thread
+    # stage; without it, no record carries one.
+    tagged = run(read_messages(settings.bootstrap_servers, [settings.topic_tagged], timeout=30, to_end=True))
+    assert tagged
+    carried = [dict(message.headers or ()).get(VECTOR_HEADER) for message in tagged]
+    if encoder == "none":
+        assert carried == [None] * len(tagged)
+    else:
+        assert all(vector is not None and len(vector) == DIMENSIONS for vector in carried), carried
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
