@@ -138,8 +138,8 @@ class Settings:
     threads_encoder: str = _setting(
         "none",
         "A multilingual text encoder the thread stage also compares stories with: `none`, or "
-        "`use-multilingual-v3` (the `multilingual` extra; ~14 ms CPU a story in the one-partition thread "
-        'stage; docs/threads.md, "The opt-in encoder").',
+        "`use-multilingual-v3` (the `multilingual` extra; ~11 ms CPU a story in the entity hop, a partition "
+        'each, and ~2.5 ms more in the one-partition thread stage; docs/threads.md, "The opt-in encoder").',
     )
     threads_order_wait_seconds: float = _setting(
         1.0,
