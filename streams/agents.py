@@ -140,7 +140,7 @@ def register_entities(wiring: Wiring) -> None:
         # Tagging runs in a thread: spaCy releases the GIL for most of its work, so the event loop keeps
         # fetching, sending and running the other agents meanwhile. Without a model there is nothing
         # worth the hand-off (~0.1 ms); nor for the encoder alone, which holds the GIL for most of its
-        # small numpy steps (in a thread it cost 6 ms a story more, docs/threads.md).
+        # small numpy steps (in a thread it cost more CPU a story, docs/threads.md).
         heavy = pipeline.runs_a_model(stories[0])
         tagged = await asyncio.to_thread(tag, stories) if heavy else tag(stories)
         for outcome, vector in tagged:
