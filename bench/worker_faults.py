@@ -69,7 +69,7 @@ from streams.kafka_local import LocalKafka  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
 from tests.integration.conftest import free_port  # noqa: E402
-from tests.integration.faults import group_lag  # noqa: E402
+from tests.integration.faults import wait_settled  # noqa: E402
 
 FAULTS = ("none", "crash-loop", "storm")
 
@@ -494,16 +494,6 @@ def run_scenario(
     else:
         print(f"[faults] {fault}: worker logs kept in {workdir}", file=sys.stderr)
     return Outcome(fault, result, fleet.kills, fleet.joins, fleet.leaves, exit_codes, time.monotonic() - began)
-
-
-async def wait_settled(settings: Settings, timeout: float) -> bool:
-    """Wait until the group has committed every input message: no more output can come."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await group_lag(settings) == 0:
-            return True
-        await asyncio.sleep(1.0)
-    return False
 
 
 def wait_ready(fleet: Fleet, timeout: float = 300.0) -> None:

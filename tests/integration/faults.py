@@ -195,6 +195,16 @@ async def group_lag(settings: Settings) -> int:
     return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
 
 
+async def wait_settled(settings: Settings, timeout: float) -> bool:
+    """Wait until the group has committed every input message: no more output can come."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await group_lag(settings) == 0:
+            return True
+        await asyncio.sleep(1.0)
+    return False
+
+
 class ReadinessWatcher(_Background):
     """Polls a worker's ``/readyz`` twice a second on a thread, keeping ``(monotonic time, status)``."""
 
@@ -247,8 +257,11 @@ def account(settings: Settings, uris: list[str], timeout: float = 60.0, reads: i
     right after a broker came back can stop early on a partition whose leader just moved (nothing
     new for its idle time: seen in CI as a quarter of the outputs missing while the watcher had
     seen them all), so the topics are read again, up to ``reads`` times, before a story is called
-    lost; a story that really is lost is missing from every read.
+    lost; a story that really is lost is missing from every read. The reads wait until the worker's
+    group has committed all its input (up to ``timeout``): a repeat of what it handled again comes
+    out before that, and none after, so reading to the topics' ends then misses no double.
     """
+    asyncio.run(wait_settled(settings, timeout))
     result = _account_once(settings, uris, timeout)
     for _ in range(reads - 1):
         if not result.lost:
@@ -264,8 +277,8 @@ def _account_once(settings: Settings, uris: list[str], timeout: float) -> Accoun
     outputs = [settings.topic_enriched, settings.topic_duplicates, settings.topic_deadletter]
     # Read to the end (no ``expected`` count): the topics also hold the outputs of the scenarios run
     # before this one on the same worker, and a read that stopped at as many records as this scenario
-    # owes could stop before this scenario's records of some partitions. The caller waited until the
-    # outputs were all written, so the ends as they stand now are the ends.
+    # owes could stop before this scenario's records of some partitions. The group has settled
+    # (``account``), so the ends as they stand now are the ends.
     records = asyncio.run(consume(bootstrap, outputs, timeout=timeout, to_end=True))
     wanted = set(uris)
     ours = [(topic, uri) for topic, record in records if (uri := _uri(topic, settings, record)) in wanted]
